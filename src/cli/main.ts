@@ -1,0 +1,60 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode, RfsqError } from '../core/errors.js';
+import { registerConfig } from '../commands/config.js';
+import { registerRecommend } from '../commands/recommend.js';
+import { registerVerify } from '../commands/verify.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('rfsq')
+    .description(
+      'Plan, run and verify the Robust RFSQ integration (Phase 1 tokenizer → Phase 2 models → Phase 3 evaluation).',
+    )
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .option('--json', 'print one JSON document on stdout and nothing else')
+    .option('--no-input', 'never prompt; a missing input is an error that names its flag')
+    .option('--debug', 'show stack traces on errors')
+    .option('--no-color', 'turn colour off (NO_COLOR is honoured too)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // Commander's own usage errors become our one-line error plus a hint.
+      outputError: (text, write) => {
+        write(`${text.trim()}\nhint: run \`rfsq --help\` or \`rfsq <command> --help\` for the flags\n`);
+      },
+    });
+  registerRecommend(program);
+  registerVerify(program);
+  registerConfig(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--no-color') || (process.env.NO_COLOR ?? '') !== '') process.env.FORCE_COLOR = '0';
+  const debug = argv.includes('--debug');
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.exitCode = reportError(error, debug);
+  }
+}
+
+function reportError(error: unknown, debug: boolean): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+    if (error.code === 'commander.help') return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  if (error instanceof RfsqError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+    if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: internal error: ${message.split('\n')[0]}\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else process.stderr.write('hint: rerun with --debug for the stack trace, and report it\n');
+  return ExitCode.internal;
+}

@@ -1,0 +1,44 @@
+import Table from 'cli-table3';
+import { formatValue, type ChecklistResult, type ItemStatus } from '../core/checklist.js';
+import type { Paint } from './context.js';
+
+const SYMBOLS: Record<ItemStatus, string> = {
+  pass: '✔ pass',
+  fail: '✘ fail',
+  pending: '… pending',
+  'n/a': '– n/a',
+};
+
+export function statusText(status: ItemStatus, paint: Paint): string {
+  const text = SYMBOLS[status];
+  switch (status) {
+    case 'pass':
+      return paint.green(text);
+    case 'fail':
+      return paint.red(text);
+    case 'pending':
+      return paint.yellow(text);
+    default:
+      return paint.dim(text);
+  }
+}
+
+/** The checklist as a table, narrow enough for an 80-column terminal. */
+export function renderChecklistTable(result: ChecklistResult, paint: Paint): string {
+  const table = new Table({
+    head: ['Phase', 'Item', 'Value', 'Threshold', 'Status'],
+    style: { head: [], border: [] },
+    wordWrap: true,
+    colWidths: [7, 31, 14, 20, 11],
+  });
+  for (const item of result.items) {
+    const value = item.value === null ? '—' : formatValue(item.value, item.unit);
+    table.push([String(item.phase), item.label, value, item.threshold, statusText(item.status, paint)]);
+  }
+  const { pass, fail, pending } = result.summary;
+  const summary = `${pass} pass, ${fail} fail, ${pending} pending, ${result.summary['n/a']} n/a`;
+  const notes = result.items
+    .filter((item) => item.note && item.status !== 'n/a')
+    .map((item) => `  ${item.id}: ${item.note}${typeof item.value === 'string' ? ` (${item.value})` : ''}`);
+  return [table.toString(), summary, ...(notes.length > 0 ? ['Notes:', ...notes] : [])].join('\n');
+}

@@ -1,0 +1,134 @@
+import { inputError } from './errors.js';
+
+/** The one vocabulary of metrics shared by every component (see DESIGN.md). */
+export const METRICS = {
+  'phase1.naive_mse': { kind: 'mse', description: 'held-out reconstruction MSE of the naive tokenizer' },
+  'phase1.robust_mse': { kind: 'mse', description: 'held-out reconstruction MSE of the Robust tokenizer' },
+  'phase1.improvement_pct': { kind: 'percent', description: '(naive - robust) / naive x 100' },
+  'phase1.roundtrip_mse': {
+    kind: 'mse',
+    description: 'MSE of decode(encode(x)) against x, from the codes alone',
+  },
+  'phase1.checkpoint': { kind: 'path', description: 'path of the saved Robust checkpoint' },
+  'phase2.main_token_acc': { kind: 'fraction', description: 'main model token accuracy, Robust tokenizer' },
+  'phase2.main_token_acc_naive': {
+    kind: 'fraction',
+    description: 'main model token accuracy, naive tokenizer',
+  },
+  'phase2.draft_coarse_acc': { kind: 'fraction', description: 'draft model accuracy on L0-L2' },
+  'phase3.success_rate': { kind: 'fraction', description: 'closed-loop success rate' },
+  'phase3.fine_grained_success_rate': {
+    kind: 'fraction',
+    description: 'closed-loop success on fine-grained tasks',
+  },
+  'phase3.baseline_success_rate': { kind: 'fraction', description: 'success before the change (gates of C)' },
+  'phase3.inference_ms': { kind: 'ms', description: 'policy inference time per step' },
+} as const;
+
+export type MetricName = keyof typeof METRICS;
+export type MetricValue = number | string;
+export type Metrics = Partial<Record<MetricName, MetricValue>>;
+
+/** Where a metric value came from, so that a user can trace every number on the checklist. */
+export interface MetricSource {
+  file: string;
+}
+
+export interface ParsedMetrics {
+  metrics: Metrics;
+  sources: Partial<Record<MetricName, MetricSource>>;
+  unknownKeys: string[];
+}
+
+export function isMetricName(name: string): name is MetricName {
+  return Object.hasOwn(METRICS, name);
+}
+
+/**
+ * Reads a metrics document: either flat (`{"phase1.robust_mse": 0.01}`) or nested by phase
+ * (`{"phase1": {"robust_mse": 0.01}}`). Values are validated against the metric's kind, so
+ * that a percentage written where a fraction belongs (91 instead of 0.91) is caught here.
+ */
+export function parseMetricsDocument(document: unknown, file: string): ParsedMetrics {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw inputError(
+      `metrics file ${file} must hold a JSON object of metric names`,
+      'write e.g. {"phase1.naive_mse": 0.018, "phase1.robust_mse": 0.010}',
+    );
+  }
+  const flat: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(document)) {
+    if (/^phase\d$/.test(key) && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const [innerKey, innerValue] of Object.entries(value)) flat[`${key}.${innerKey}`] = innerValue;
+    } else {
+      flat[key] = value;
+    }
+  }
+  const parsed: ParsedMetrics = { metrics: {}, sources: {}, unknownKeys: [] };
+  for (const [key, value] of Object.entries(flat)) {
+    if (!isMetricName(key)) {
+      parsed.unknownKeys.push(key);
+      continue;
+    }
+    if (value === null) continue;
+    parsed.metrics[key] = validateMetricValue(key, value, file);
+    parsed.sources[key] = { file };
+  }
+  return parsed;
+}
+
+export function validateMetricValue(name: MetricName, value: unknown, file: string): MetricValue {
+  const kind = METRICS[name].kind;
+  if (kind === 'path') {
+    if (typeof value !== 'string' || value.length === 0) {
+      throw inputError(`${name} in ${file} must be a file path`, 'write the checkpoint path as a string');
+    }
+    return value;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw inputError(
+      `${name} in ${file} must be a finite number, got ${JSON.stringify(value)}`,
+      hintFor(kind),
+    );
+  }
+  if (kind === 'fraction' && (value < 0 || value > 1)) {
+    throw inputError(`${name} in ${file} is ${value}, outside 0–1`, hintFor(kind));
+  }
+  if ((kind === 'mse' || kind === 'ms') && value < 0) {
+    throw inputError(`${name} in ${file} is negative (${value})`, hintFor(kind));
+  }
+  return value;
+}
+
+function hintFor(kind: string): string {
+  switch (kind) {
+    case 'fraction':
+      return 'accuracies and rates are fractions from 0 to 1: write 0.92, not 92';
+    case 'mse':
+      return 'MSE is a non-negative number in normalized action units';
+    case 'ms':
+      return 'times are non-negative numbers of milliseconds';
+    default:
+      return 'improvement is a percentage, e.g. 44 for 44%';
+  }
+}
+
+/** Improvement of the Robust tokenizer over the naive one, in percent. */
+export function improvementPct(naiveMse: number, robustMse: number): number {
+  return ((naiveMse - robustMse) / naiveMse) * 100;
+}
+
+/** Fills in the metrics that follow from others, without overriding measured ones. */
+export function withDerivedMetrics(metrics: Metrics): Metrics {
+  const result: Metrics = { ...metrics };
+  const naive = result['phase1.naive_mse'];
+  const robust = result['phase1.robust_mse'];
+  if (
+    result['phase1.improvement_pct'] === undefined &&
+    typeof naive === 'number' &&
+    typeof robust === 'number'
+  ) {
+    if (naive > 0) result['phase1.improvement_pct'] = improvementPct(naive, robust);
+  }
+  return result;
+}

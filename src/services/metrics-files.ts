@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { inputError } from '../core/errors.js';
+import { parseMetricsDocument, type MetricName, type Metrics, type MetricSource } from '../core/metrics.js';
+
+export interface LoadedMetrics {
+  metrics: Metrics;
+  sources: Partial<Record<MetricName, MetricSource>>;
+  warnings: string[];
+}
+
+/** Reads one metrics JSON file, with a clear error for a missing or malformed one. */
+export function readMetricsFile(file: string): LoadedMetrics {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw inputError(
+        `metrics file ${file} does not exist`,
+        'check the path, or write one with `rfsq compare --metrics-out`',
+      );
+    }
+    throw inputError(
+      `cannot read metrics file ${file} (${code ?? String(error)})`,
+      'check the file permissions',
+    );
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw inputError(
+      `metrics file ${file} is not valid JSON (${(error as Error).message})`,
+      'fix the file: it must be one JSON object such as {"phase1.robust_mse": 0.010}',
+    );
+  }
+  const parsed = parseMetricsDocument(document, file);
+  // A relative checkpoint path is relative to the file that names it, not to where rfsq runs.
+  const checkpoint = parsed.metrics['phase1.checkpoint'];
+  if (typeof checkpoint === 'string' && !path.isAbsolute(checkpoint)) {
+    parsed.metrics['phase1.checkpoint'] = path.resolve(path.dirname(file), checkpoint);
+  }
+  const warnings = parsed.unknownKeys.map((key) => `ignoring unknown metric "${key}" in ${file}`);
+  return { metrics: parsed.metrics, sources: parsed.sources, warnings };
+}
+
+/** Reads several metrics files; later files win. */
+export function readMetricsFiles(files: readonly string[]): LoadedMetrics {
+  const merged: LoadedMetrics = { metrics: {}, sources: {}, warnings: [] };
+  for (const file of files) {
+    const loaded = readMetricsFile(file);
+    Object.assign(merged.metrics, loaded.metrics);
+    Object.assign(merged.sources, loaded.sources);
+    merged.warnings.push(...loaded.warnings);
+  }
+  return merged;
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { CHECKLIST, evaluateChecklist, type ItemStatus } from '../../src/core/checklist.js';
+import type { Metrics } from '../../src/core/metrics.js';
+
+const passing: Metrics = {
+  'phase1.naive_mse': 0.018,
+  'phase1.robust_mse': 0.01,
+  'phase1.checkpoint': '/ckpt',
+  'phase2.main_token_acc': 0.925,
+  'phase2.main_token_acc_naive': 0.909,
+  'phase2.draft_coarse_acc': 0.915,
+  'phase3.success_rate': 0.92,
+  'phase3.fine_grained_success_rate': 0.86,
+  'phase3.inference_ms': 48,
+};
+
+const exists = (path: string) => path === '/ckpt';
+
+function statuses(metrics: Metrics, strategy?: 'A' | 'B' | 'C'): Record<string, ItemStatus> {
+  const result = evaluateChecklist(metrics, { fileExists: exists, strategy });
+  return Object.fromEntries(result.items.map((item) => [item.id, item.status]));
+}
+
+describe('the checklist', () => {
+  it('has the plan items', () => {
+    expect(CHECKLIST.map((item) => item.id)).toEqual([
+      'p1.trained',
+      'p1.mse',
+      'p1.improvement',
+      'p1.checkpoint',
+      'p2.main_acc',
+      'p2.main_vs_naive',
+      'p2.draft_acc',
+      'p3.success',
+      'p3.fine_grained',
+      'p3.inference_ms',
+    ]);
+  });
+
+  it('passes every item on passing metrics and exits pass', () => {
+    const result = evaluateChecklist(passing, { fileExists: exists });
+    expect(result.items.every((item) => item.status === 'pass')).toBe(true);
+    expect(result.exitStatus).toBe('pass');
+  });
+
+  it('derives the improvement from the two MSEs', () => {
+    const result = evaluateChecklist(passing, { fileExists: exists });
+    const improvement = result.items.find((item) => item.id === 'p1.improvement')!;
+    expect(improvement.value).toBeCloseTo(44.444, 2);
+    expect(improvement.source).toBe('derived');
+  });
+
+  it('marks everything pending with no metrics', () => {
+    const result = evaluateChecklist({}, { fileExists: exists });
+    expect(result.items.every((item) => item.status === 'pending')).toBe(true);
+    expect(result.exitStatus).toBe('pending');
+  });
+
+  it.each([
+    ['p1.mse', { 'phase1.robust_mse': 0.012 }, 'fail'],
+    ['p1.mse', { 'phase1.robust_mse': 0.0119 }, 'pass'],
+    ['p1.improvement', { 'phase1.improvement_pct': 30 }, 'fail'],
+    ['p1.improvement', { 'phase1.improvement_pct': 30.01 }, 'pass'],
+    ['p1.checkpoint', { 'phase1.checkpoint': '/missing' }, 'fail'],
+    ['p1.checkpoint', { 'phase1.checkpoint': '/ckpt' }, 'pass'],
+    ['p2.main_acc', { 'phase2.main_token_acc': 0.91 }, 'fail'],
+    ['p2.main_acc', { 'phase2.main_token_acc': 0.9101 }, 'pass'],
+    ['p2.main_vs_naive', { 'phase2.main_token_acc': 0.92, 'phase2.main_token_acc_naive': 0.91 }, 'pass'],
+    ['p2.main_vs_naive', { 'phase2.main_token_acc': 0.919, 'phase2.main_token_acc_naive': 0.91 }, 'fail'],
+    ['p2.main_vs_naive', { 'phase2.main_token_acc': 0.95 }, 'pending'],
+    ['p2.draft_acc', { 'phase2.draft_coarse_acc': 0.9 }, 'fail'],
+    ['p2.draft_acc', { 'phase2.draft_coarse_acc': 0.901 }, 'pass'],
+    ['p3.success', { 'phase3.success_rate': 0.9 }, 'fail'],
+    ['p3.success', { 'phase3.success_rate': 0.92 }, 'pass'],
+    ['p3.fine_grained', { 'phase3.fine_grained_success_rate': 0.85 }, 'fail'],
+    ['p3.fine_grained', { 'phase3.fine_grained_success_rate': 0.851 }, 'pass'],
+    ['p3.inference_ms', { 'phase3.inference_ms': 44.9 }, 'fail'],
+    ['p3.inference_ms', { 'phase3.inference_ms': 45 }, 'pass'],
+    ['p3.inference_ms', { 'phase3.inference_ms': 55 }, 'pass'],
+    ['p3.inference_ms', { 'phase3.inference_ms': 55.1 }, 'fail'],
+    ['p1.trained', { 'phase1.robust_mse': 0.5 }, 'pass'],
+  ] as const)('%s with %j is %s', (id, metrics, status) => {
+    expect(statuses(metrics)[id]).toBe(status);
+  });
+
+  it('makes Phase 2 n/a under strategy B, and only then', () => {
+    const underB = statuses(passing, 'B');
+    expect(underB['p2.main_acc']).toBe('n/a');
+    expect(underB['p2.main_vs_naive']).toBe('n/a');
+    expect(underB['p2.draft_acc']).toBe('n/a');
+    expect(underB['p3.success']).toBe('pass');
+    expect(statuses(passing, 'A')['p2.main_acc']).toBe('pass');
+  });
+
+  it('fails over pending in the exit status', () => {
+    const result = evaluateChecklist({ 'phase1.robust_mse': 0.5 }, { fileExists: exists });
+    expect(result.exitStatus).toBe('fail');
+  });
+
+  it('applies threshold overrides', () => {
+    const metrics: Metrics = { 'phase3.inference_ms': 12, 'phase1.robust_mse': 0.014 };
+    const result = evaluateChecklist(metrics, {
+      fileExists: exists,
+      overrides: { 'p3.inference_ms': { min: 5, max: 20 }, 'p1.mse': 0.015 },
+    });
+    const byId = Object.fromEntries(result.items.map((item) => [item.id, item]));
+    expect(byId['p3.inference_ms']!.status).toBe('pass');
+    expect(byId['p3.inference_ms']!.threshold).toBe('5 ms–20 ms');
+    expect(byId['p1.mse']!.status).toBe('pass');
+    expect(byId['p1.mse']!.threshold).toBe('< 0.015');
+  });
+});

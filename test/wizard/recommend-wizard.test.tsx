@@ -1,0 +1,109 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { render } from 'ink-testing-library';
+import { describe, expect, it, vi } from 'vitest';
+import { RecommendWizard, type RecommendAnswers } from '../../src/wizard/RecommendWizard.js';
+import { tempDir } from '../helpers/cli.js';
+
+const ENTER = '\r';
+const DOWN = '\u001B[B';
+
+type Stdin = { write: (data: string) => void };
+
+/** Types keys one at a time, letting ink handle each before the next. */
+async function press(stdin: Stdin, ...keys: string[]) {
+  for (const key of keys) {
+    stdin.write(key);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function type(stdin: Stdin, text: string) {
+  await press(stdin, ...text.split(''));
+}
+
+function start() {
+  const onDone = vi.fn<(answers: RecommendAnswers) => void>();
+  const app = render(<RecommendWizard onDone={onDone} />);
+  return { ...app, onDone };
+}
+
+describe('the recommend wizard', () => {
+  it('asks the budget, then the improvement, and reports both', async () => {
+    const { stdin, lastFrame, onDone } = start();
+    expect(lastFrame()).toContain('How much time can you spend?');
+    await press(stdin, DOWN, DOWN, DOWN, ENTER); // 3–4 days → 4d
+    expect(lastFrame()).toContain('How much did Robust RFSQ improve');
+    await press(stdin, ENTER); // enter the improvement in %
+    await type(stdin, '44');
+    await press(stdin, ENTER);
+    expect(onDone).toHaveBeenCalledWith({
+      budgetText: '4d',
+      budgetHours: 96,
+      improvement: { improvementPct: 44, source: { kind: 'flag', text: '44' } },
+    });
+  });
+
+  it('takes a custom budget and shows what was wrong with a bad one', async () => {
+    const { stdin, lastFrame, onDone } = start();
+    await press(stdin, '6'); // "Another duration…"
+    await type(stdin, 'soon');
+    await press(stdin, ENTER);
+    expect(lastFrame()).toContain('is not a duration');
+    await press(stdin, '\u007F', '\u007F', '\u007F', '\u007F');
+    await type(stdin, '90m');
+    await press(stdin, ENTER);
+    await press(stdin, '4'); // not measured yet
+    expect(onDone).toHaveBeenCalledWith({
+      budgetText: '90m',
+      budgetHours: 1.5,
+      improvement: { source: { kind: 'unmeasured' } },
+    });
+  });
+
+  it('computes the improvement from two MSEs', async () => {
+    const { stdin, onDone, lastFrame } = start();
+    await press(stdin, ENTER, DOWN, ENTER); // 4h, then "two MSEs"
+    await type(stdin, '0.02');
+    await press(stdin, ENTER);
+    expect(lastFrame()).toContain('Robust held-out MSE');
+    await type(stdin, '0.01');
+    await press(stdin, ENTER);
+    const answers = onDone.mock.calls[0]![0];
+    expect(answers.budgetHours).toBe(4);
+    expect(answers.improvement.improvementPct).toBeCloseTo(50);
+  });
+
+  it('reads a metrics file and rejects a missing one', async () => {
+    const file = path.join(tempDir(), 'metrics.json');
+    writeFileSync(file, JSON.stringify({ 'phase1.improvement_pct': 35 }));
+    const { stdin, onDone, lastFrame } = start();
+    await press(stdin, '2', '3'); // 1 day, then "read a metrics file"
+    await type(stdin, '/nonexistent.json');
+    await press(stdin, ENTER);
+    expect(lastFrame()).toContain('does not exist');
+    expect(onDone).not.toHaveBeenCalled();
+    await press(stdin, ...Array<string>(17).fill('\u007F'));
+    await type(stdin, file);
+    await press(stdin, ENTER);
+    expect(onDone.mock.calls[0]![0].improvement).toEqual({
+      improvementPct: 35,
+      source: { kind: 'file', file },
+    });
+  });
+
+  it('skips the budget question when a budget is given', async () => {
+    const onDone = vi.fn();
+    const { lastFrame, stdin } = render(
+      <RecommendWizard budget={{ text: '2d', hours: 48 }} onDone={onDone} />,
+    );
+    expect(lastFrame()).not.toContain('How much time');
+    expect(lastFrame()).toContain('Time budget: 2d');
+    await press(stdin, '4');
+    expect(onDone).toHaveBeenCalledWith({
+      budgetText: '2d',
+      budgetHours: 48,
+      improvement: { source: { kind: 'unmeasured' } },
+    });
+  });
+});
