@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RfsqError } from '../core/errors.js';
+import { registerCompare } from '../commands/compare.js';
 import { registerConfig } from '../commands/config.js';
+import { registerDecode } from '../commands/decode.js';
+import { registerEncode } from '../commands/encode.js';
 import { registerRecommend } from '../commands/recommend.js';
+import { registerTrain } from '../commands/train.js';
 import { registerVerify } from '../commands/verify.js';
 
 export function buildProgram(): Command {
@@ -11,7 +16,7 @@ export function buildProgram(): Command {
     .description(
       'Plan, run and verify the Robust RFSQ integration (Phase 1 tokenizer → Phase 2 models → Phase 3 evaluation).',
     )
-    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option('--json', 'print one JSON document on stdout and nothing else')
     .option('--no-input', 'never prompt; a missing input is an error that names its flag')
     .option('--debug', 'show stack traces on errors')
@@ -26,8 +31,20 @@ export function buildProgram(): Command {
     });
   registerRecommend(program);
   registerVerify(program);
+  registerTrain(program);
+  registerCompare(program);
+  registerEncode(program);
+  registerDecode(program);
   registerConfig(program);
   return program;
+}
+
+function packageVersion(): string {
+  // dist/src/cli/main.js and src/cli/main.ts both sit three folders below package.json.
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
 }
 
 export async function main(argv: string[]): Promise<void> {

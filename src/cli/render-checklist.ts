@@ -1,3 +1,4 @@
+import path from 'node:path';
 import Table from 'cli-table3';
 import { formatValue, type ChecklistResult, type ItemStatus } from '../core/checklist.js';
 import type { Paint } from './context.js';
@@ -26,14 +27,25 @@ export function statusText(status: ItemStatus, paint: Paint): string {
 /** The checklist as a table, narrow enough for an 80-column terminal. */
 export function renderChecklistTable(result: ChecklistResult, paint: Paint): string {
   const table = new Table({
-    head: ['Phase', 'Item', 'Value', 'Threshold', 'Status'],
+    head: ['Item', 'Value', 'Threshold', 'Status'],
     style: { head: [], border: [] },
     wordWrap: true,
-    colWidths: [7, 31, 14, 20, 11],
+    colWidths: [31, 11, 22, 11],
   });
+  let phase = 0;
   for (const item of result.items) {
-    const value = item.value === null ? '—' : formatValue(item.value, item.unit);
-    table.push([String(item.phase), item.label, value, item.threshold, statusText(item.status, paint)]);
+    if (item.phase !== phase) {
+      phase = item.phase;
+      table.push([{ colSpan: 4, content: paint.bold(`Phase ${phase}`) }]);
+    }
+    // Paths are long: the table shows the last component, the notes and --json the whole path.
+    const value =
+      item.value === null
+        ? '—'
+        : item.unit === 'path'
+          ? path.basename(String(item.value))
+          : formatValue(item.value, item.unit);
+    table.push([item.label, value, item.threshold, statusText(item.status, paint)]);
   }
   const { pass, fail, pending } = result.summary;
   const summary = `${pass} pass, ${fail} fail, ${pending} pending, ${result.summary['n/a']} n/a`;

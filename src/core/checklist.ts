@@ -176,13 +176,15 @@ export function describeComparison(comparison: Comparison, unit: ChecklistItem['
     case 'fileExists':
       return 'file exists';
     case 'lessThan':
-      return `< ${show(comparison.threshold)}${comparison.target === undefined ? '' : ` (target ${show(comparison.target)})`}`;
+      return `< ${show(comparison.threshold)}${comparison.target === undefined ? '' : `, goal ${show(comparison.target)}`}`;
     case 'greaterThan':
-      return `> ${show(comparison.threshold)}${comparison.target === undefined ? '' : ` (target ${show(comparison.target)})`}`;
+      return `> ${show(comparison.threshold)}${comparison.target === undefined ? '' : `, goal ${show(comparison.target)}`}`;
     case 'atLeast':
       return `≥ ${show(comparison.threshold)}`;
     case 'between':
-      return `${show(comparison.min)}–${show(comparison.max)}`;
+      return unit === 'ms'
+        ? `${comparison.min}–${comparison.max} ms`
+        : `${show(comparison.min)}–${show(comparison.max)}`;
   }
 }
 

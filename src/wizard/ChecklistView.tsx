@@ -66,14 +66,16 @@ export function LiveChecklist({ load, subscribe, onExit }: LiveChecklistProps) {
   const { exit } = useApp();
   const [state, setState] = useState<Loaded>(() => tryLoad(load, null));
   const [updatedAt, setUpdatedAt] = useState(() => new Date());
-  useEffect(
-    () =>
-      subscribe(() => {
-        setState((previous) => tryLoad(load, previous.report));
-        setUpdatedAt(new Date());
-      }),
-    [load, subscribe],
-  );
+  useEffect(() => {
+    const reload = () => {
+      setState((previous) => tryLoad(load, previous.report));
+      setUpdatedAt(new Date());
+    };
+    const unsubscribe = subscribe(reload);
+    // A change between the first render and the subscription would go unseen: read once more.
+    reload();
+    return unsubscribe;
+  }, [load, subscribe]);
   useInput((input) => {
     if (input === 'q') {
       onExit(state.report);

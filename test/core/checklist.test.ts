@@ -105,7 +105,7 @@ describe('the checklist', () => {
     });
     const byId = Object.fromEntries(result.items.map((item) => [item.id, item]));
     expect(byId['p3.inference_ms']!.status).toBe('pass');
-    expect(byId['p3.inference_ms']!.threshold).toBe('5 ms–20 ms');
+    expect(byId['p3.inference_ms']!.threshold).toBe('5–20 ms');
     expect(byId['p1.mse']!.status).toBe('pass');
     expect(byId['p1.mse']!.threshold).toBe('< 0.015');
   });

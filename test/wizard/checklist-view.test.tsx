@@ -13,11 +13,16 @@ describe('the live checklist', () => {
     writeFileSync(file, JSON.stringify({ 'phase3.success_rate': 0.5 }));
     const settings = new Settings(tempDir());
     const load = () => buildChecklist({ metricsFiles: [file] }, settings);
-    const subscribe = (onChange: () => void) => watchFiles([file], onChange, 20);
+    let subscribed = false;
+    const subscribe = (onChange: () => void) => {
+      subscribed = true;
+      return watchFiles([file], onChange, 20);
+    };
     const { lastFrame, unmount } = render(
       <LiveChecklist load={load} subscribe={subscribe} onExit={() => {}} />,
     );
     expect(lastFrame()).toMatch(/✘ Success rate\s+50%/);
+    await expect.poll(() => subscribed).toBe(true);
 
     writeFileSync(file, JSON.stringify({ 'phase3.success_rate': 0.95, 'phase3.inference_ms': 50 }));
     await expect.poll(() => lastFrame(), { timeout: 5000 }).toMatch(/✔ Success rate\s+95%/);

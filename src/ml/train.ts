@@ -1,0 +1,514 @@
+import * as tf from '@tensorflow/tfjs';
+import { ExitCode, RfsqError, inputError } from '../core/errors.js';
+import { saveCheckpoint, type CheckpointMetrics } from './checkpoint.js';
+import {
+  type ChunkSet,
+  type NormalizationStats,
+  type QuantizerVariant,
+  type RfsqArchitecture,
+  type RfsqModelConfig,
+  modelConfig,
+} from './config.js';
+import { heldOutMse } from './evaluate.js';
+import { type ParamSpec, RfsqModel } from './model.js';
+import { Prng } from './prng.js';
+import { entropyPenalty, residualQuantize } from './quantizer.js';
+
+export interface EpochInfo {
+  epoch: number;
+  epochs: number;
+  trainMse: number;
+  heldOutMse: number;
+  bestHeldOutMse: number;
+  bestEpoch: number;
+  lr: number;
+  elapsedSeconds: number;
+  etaSeconds: number;
+  /** Entropy penalty of layer-0 code usage (0 when entropyWeight is 0). */
+  entropyPenalty: number;
+}
+
+export interface TrainOptions {
+  variant: QuantizerVariant;
+  /** Normalized training chunks [N, chunk, actionDim]. */
+  train: ChunkSet;
+  /** Normalized held-out chunks (whole episodes never seen in training). */
+  heldOut: ChunkSet;
+  epochs: number;
+  /** Chunks per batch (each chunk contributes chunkLength rows). */
+  batchSize: number;
+  /** Peak learning rate of the cosine schedule. */
+  lr: number;
+  /** Decoupled (AdamW) weight decay. */
+  weightDecay: number;
+  /** Weight of the optional code-usage entropy regularizer (the plan used 0.05). Default 0. */
+  entropyWeight?: number;
+  seed: number;
+  /** Architecture overrides; the defaults are the plan's sizes. */
+  architecture?: Partial<RfsqArchitecture>;
+  /** Robust variant: k standard deviations map to the outermost level. */
+  sigmas?: number;
+  /** Robust variant: running-statistics momentum. */
+  emaMomentum?: number;
+  /** Fraction of the steps used for linear warm-up before the cosine decay. Default 0.02. */
+  warmupFraction?: number;
+  /**
+   * Called after each epoch: epoch (1-based), training MSE (training mode, mean over batches), held-out
+   * MSE (evaluation mode) and the estimated seconds left. May return a promise, which is awaited.
+   */
+  onEpoch?: (
+    epoch: number,
+    trainMse: number,
+    heldOutMse: number,
+    etaSeconds: number,
+    info: EpochInfo,
+  ) => void | Promise<void>;
+  /** When given, the best model so far (by held-out MSE) is written here after every improving epoch. */
+  checkpointDir?: string;
+  /** Normalization statistics written into the checkpoint's config.json. */
+  normalization?: NormalizationStats;
+  /** Extra fields written into config.json's `training` section (e.g. dataset name, episode split). */
+  extraMeta?: Record<string, unknown>;
+  /** Stops training between epochs; the best checkpoint so far is kept. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  /** Best model by held-out MSE (evaluation mode). */
+  model: RfsqModel;
+  bestEpoch: number;
+  bestHeldOutMse: number;
+  history: EpochInfo[];
+  seconds: number;
+  steps: number;
+  msPerStep: number;
+  backend: string;
+}
+
+/** Adam with decoupled weight decay (AdamW, Loshchilov & Hutter), fused over the flat parameter vector. */
+export class AdamW {
+  private readonly m: Float32Array;
+  private readonly v: Float32Array;
+  private t = 0;
+
+  constructor(
+    size: number,
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly eps = 1e-8,
+  ) {
+    this.m = new Float32Array(size);
+    this.v = new Float32Array(size);
+  }
+
+  step(params: Float32Array, grads: Float32Array, lr: number, weightDecay: number): void {
+    this.t += 1;
+    const { beta1: b1, beta2: b2, eps, m, v } = this;
+    const bc1 = 1 - Math.pow(b1, this.t);
+    const bc2 = 1 - Math.pow(b2, this.t);
+    const decay = 1 - lr * weightDecay;
+    for (let i = 0; i < params.length; i++) {
+      const g = grads[i] as number;
+      const mi = b1 * (m[i] as number) + (1 - b1) * g;
+      const vi = b2 * (v[i] as number) + (1 - b2) * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      params[i] = (params[i] as number) * decay - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+    }
+  }
+}
+
+/** Linear warm-up then cosine decay to 0. `step` is 0-based. */
+export function cosineLr(step: number, totalSteps: number, peak: number, warmupSteps: number): number {
+  if (warmupSteps > 0 && step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
+  const span = Math.max(1, totalSteps - warmupSteps);
+  const progress = Math.min(1, (step - warmupSteps) / span);
+  return 0.5 * peak * (1 + Math.cos(Math.PI * progress));
+}
+
+function argsOf(args: unknown[]): tf.Tensor {
+  return args[0] as tf.Tensor;
+}
+
+/** Mish as one JavaScript pass (forward and derivative), exposed to autodiff with tf.customGrad. */
+const mishOp = tf.customGrad((...args: unknown[]) => {
+  const x = argsOf(args);
+  const xs = x.dataSync();
+  const n = xs.length;
+  const y = new Float32Array(n);
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = xs[i] as number;
+    if (v > 20) {
+      y[i] = v;
+      d[i] = 1;
+      continue;
+    }
+    const e = Math.exp(v);
+    const num = e * (e + 2);
+    const t = num / (num + 2); // tanh(softplus(v))
+    y[i] = v * t;
+    d[i] = t + (v * (1 - t * t) * e) / (1 + e);
+  }
+  return {
+    value: tf.tensor(y, x.shape),
+    gradFunc: (dy: tf.Tensor) => {
+      const g = dy.dataSync();
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = (g[i] as number) * (d[i] as number);
+      return tf.tensor(out, x.shape);
+    },
+  };
+});
+
+export interface StepContext {
+  model: RfsqModel;
+  config: RfsqModelConfig;
+  entropyWeight: number;
+  /** Filled by the quantizer op. */
+  entropy: number;
+}
+
+/**
+ * tanh + the whole residual quantizer as one op: a single pass over the encoder's pre-activation, which
+ * also updates the robust variant's running statistics. Gradient: straight-through (d quantized / d z =
+ * identity) times tanh', plus the optional entropy regularizer's gradient.
+ */
+function quantizerOp(ctx: StepContext): (h: tf.Tensor) => tf.Tensor {
+  return tf.customGrad((...args: unknown[]) => {
+    const h = argsOf(args);
+    const hs = h.dataSync();
+    const n = hs.length;
+    const rows = n / ctx.config.latentDim;
+    const z = new Float32Array(n);
+    for (let i = 0; i < n; i++) z[i] = Math.tanh(hs[i] as number);
+    const state = ctx.model.quantizer;
+    const update =
+      ctx.config.variant === 'robust'
+        ? { momentum: ctx.config.emaMomentum, sigmas: ctx.config.sigmas }
+        : undefined;
+    const { quantized } = residualQuantize(z, rows, state, update);
+    const extra = new Float64Array(n);
+    ctx.entropy = ctx.entropyWeight > 0 ? entropyPenalty(z, rows, state, ctx.entropyWeight, extra) : 0;
+    return {
+      value: tf.tensor(Float32Array.from(quantized), h.shape),
+      gradFunc: (dy: tf.Tensor) => {
+        const g = dy.dataSync();
+        const out = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          const zi = z[i] as number;
+          out[i] = ((g[i] as number) + (extra[i] as number)) * (1 - zi * zi);
+        }
+        return tf.tensor(out, h.shape);
+      },
+    };
+  }) as (h: tf.Tensor) => tf.Tensor;
+}
+
+/** Mean squared error against a fixed target, as one op. */
+function mseOp(target: Float32Array): (y: tf.Tensor) => tf.Scalar {
+  return tf.customGrad((...args: unknown[]) => {
+    const y = argsOf(args);
+    const ys = y.dataSync();
+    const n = ys.length;
+    const diff = new Float32Array(n);
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const d = (ys[i] as number) - (target[i] as number);
+      diff[i] = d;
+      sum += d * d;
+    }
+    return {
+      value: tf.scalar(Math.fround(sum / n)),
+      gradFunc: (dy: tf.Tensor) => {
+        const s = (2 * (dy.dataSync()[0] as number)) / n;
+        const out = new Float32Array(n);
+        for (let i = 0; i < n; i++) out[i] = (diff[i] as number) * s;
+        return tf.tensor(out, y.shape);
+      },
+    };
+  }) as (y: tf.Tensor) => tf.Scalar;
+}
+
+/**
+ * Dense layer y = x W + b as one op whose backward uses the fast (non-transposed) matMul paths of the wasm
+ * backend: dx = dy (W^T) with W^T transposed in JavaScript, dW = (x^T) dy with an explicit transpose. When
+ * `inputIsData` is set, x is not differentiated (the first layer's input is the data).
+ */
+function denseOp(
+  params: Float32Array,
+  spec: ParamSpec,
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+  inputIsData: boolean,
+): tf.Tensor2D {
+  const { inDim, outDim, offset } = spec;
+  const backward = (dy: tf.Tensor2D, xv: tf.Tensor2D): tf.Tensor[] => {
+    const dw = tf.matMul(tf.transpose(xv), dy);
+    const db = tf.sum(dy, 0);
+    if (inputIsData) return [dw, db];
+    const wt = new Float32Array(inDim * outDim);
+    for (let i = 0; i < inDim; i++) {
+      for (let o = 0; o < outDim; o++) wt[o * inDim + i] = params[offset + i * outDim + o] as number;
+    }
+    return [tf.matMul(dy, tf.tensor2d(wt, [outDim, inDim])), dw, db];
+  };
+  if (inputIsData) {
+    const op = tf.customGrad((...args: unknown[]) => {
+      const [wv, bv] = args as [tf.Tensor2D, tf.Tensor1D];
+      return {
+        value: tf.fused.matMul({ a: x, b: wv, bias: bv }),
+        gradFunc: (dy: tf.Tensor) => backward(dy as tf.Tensor2D, x),
+      };
+    });
+    return op(w, b) as tf.Tensor2D;
+  }
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [xv, wv, bv, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    // Inputs are not kept alive for the backward pass unless saved.
+    save([xv]);
+    return {
+      value: tf.fused.matMul({ a: xv, b: wv, bias: bv }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D),
+    };
+  });
+  return op(x, w, b) as tf.Tensor2D;
+}
+
+/**
+ * One training step on `batch` ([rows, actionDim]): forward in training mode, backward, fills `grads` (flat,
+ * same layout as model.params). Returns the batch MSE. Creates no tensors that outlive the call.
+ */
+export function computeGradients(
+  ctx: StepContext,
+  batch: Float32Array,
+  grads: Float32Array,
+): { mse: number; entropy: number } {
+  const { model, config } = ctx;
+  const rows = batch.length / config.actionDim;
+  const [s0, s1, s2, s3] = model.specs as [ParamSpec, ParamSpec, ParamSpec, ParamSpec];
+  let mse = NaN;
+  tf.tidy(() => {
+    const x = tf.tensor2d(batch, [rows, config.actionDim]);
+    const params: tf.Tensor[] = [];
+    for (const s of model.specs) {
+      const kernelSize = s.inDim * s.outDim;
+      params.push(tf.tensor2d(model.params.subarray(s.offset, s.offset + kernelSize), [s.inDim, s.outDim]));
+      params.push(
+        tf.tensor1d(model.params.subarray(s.offset + kernelSize, s.offset + kernelSize + s.outDim)),
+      );
+    }
+    const quantize = quantizerOp(ctx);
+    const loss = mseOp(batch);
+    const p = model.params;
+    const f = (...t: tf.Tensor[]): tf.Scalar => {
+      const [w0, b0, w1, b1, w2, b2, w3, b3] = t as [
+        tf.Tensor2D,
+        tf.Tensor1D,
+        tf.Tensor2D,
+        tf.Tensor1D,
+        tf.Tensor2D,
+        tf.Tensor1D,
+        tf.Tensor2D,
+        tf.Tensor1D,
+      ];
+      const e0 = mishOp(denseOp(p, s0, x, w0, b0, true)) as tf.Tensor2D;
+      const e1 = denseOp(p, s1, e0, w1, b1, false);
+      const q = quantize(e1) as tf.Tensor2D;
+      const d0 = mishOp(denseOp(p, s2, q, w2, b2, false)) as tf.Tensor2D;
+      const y = denseOp(p, s3, d0, w3, b3, false);
+      return loss(y);
+    };
+    const { value, grads: g } = tf.valueAndGrads(f)(params);
+    mse = value.dataSync()[0] as number;
+    let k = 0;
+    for (const s of model.specs) {
+      const kernel = g[k++] as tf.Tensor;
+      const bias = g[k++] as tf.Tensor;
+      grads.set(kernel.dataSync(), s.offset);
+      grads.set(bias.dataSync(), s.offset + s.inDim * s.outDim);
+    }
+  });
+  return { mse, entropy: ctx.entropy };
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i] as number)) return false;
+  return true;
+}
+
+function validateOptions(o: TrainOptions): void {
+  const positiveInt = (name: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 1)
+      throw inputError(`${name} must be a positive integer, got ${String(v)}`);
+  };
+  positiveInt('epochs', o.epochs);
+  positiveInt('batchSize', o.batchSize);
+  if (!(o.lr > 0) || !Number.isFinite(o.lr))
+    throw inputError(`learning rate must be > 0, got ${String(o.lr)}`);
+  if (!(o.weightDecay >= 0)) throw inputError(`weight decay must be >= 0, got ${String(o.weightDecay)}`);
+  if (o.entropyWeight !== undefined && !(o.entropyWeight >= 0)) {
+    throw inputError(`entropy weight must be >= 0, got ${String(o.entropyWeight)}`);
+  }
+  if (o.train.numChunks < 1) {
+    throw inputError('no training chunks', 'check the dataset path and the episode split');
+  }
+  if (o.heldOut.numChunks < 1) {
+    throw inputError('no held-out chunks', 'hold out at least one episode for evaluation');
+  }
+  if (o.train.actionDim !== o.heldOut.actionDim) {
+    throw inputError(
+      `training and held-out action dims differ (${o.train.actionDim} vs ${o.heldOut.actionDim})`,
+    );
+  }
+}
+
+/**
+ * Train an RFSQ tokenizer. Deterministic for a given seed and backend. Keeps the best model by held-out
+ * MSE (evaluation mode); on a non-finite loss or parameter it stops with an RfsqError, leaving the last
+ * good checkpoint (if `checkpointDir` is set) untouched.
+ */
+export async function trainTokenizer(options: TrainOptions): Promise<TrainResult> {
+  validateOptions(options);
+  await tf.ready();
+  const { train, heldOut } = options;
+  const config = modelConfig(options.variant, {
+    ...options.architecture,
+    actionDim: train.actionDim,
+    ...(options.sigmas !== undefined ? { sigmas: options.sigmas } : {}),
+    ...(options.emaMomentum !== undefined ? { emaMomentum: options.emaMomentum } : {}),
+  });
+  const model = RfsqModel.initialize(config, options.seed);
+  const rng = new Prng(options.seed + 1);
+  const optimizer = new AdamW(model.numParams);
+  const grads = new Float32Array(model.numParams);
+  const ctx: StepContext = { model, config, entropyWeight: options.entropyWeight ?? 0, entropy: 0 };
+
+  const rowValues = train.chunkLength * train.actionDim;
+  const batchSize = Math.min(options.batchSize, train.numChunks);
+  const fullBatches = Math.floor(train.numChunks / batchSize);
+  const batchesPerEpoch = fullBatches >= 1 ? fullBatches : 1;
+  const totalSteps = batchesPerEpoch * options.epochs;
+  const warmupSteps = Math.floor(totalSteps * (options.warmupFraction ?? 0.02));
+  const order = new Uint32Array(train.numChunks).map((_, i) => i);
+  const batch = new Float32Array(batchSize * rowValues);
+
+  let best: RfsqModel = model.clone();
+  let bestHeldOut = Infinity;
+  let bestEpoch = 0;
+  const history: EpochInfo[] = [];
+  const start = performance.now();
+  let trainSeconds = 0;
+  let step = 0;
+
+  const diverged = (what: string, epoch: number): RfsqError => {
+    const kept =
+      options.checkpointDir && bestEpoch > 0
+        ? `the checkpoint in ${options.checkpointDir} still holds the best model (epoch ${bestEpoch})`
+        : 'no checkpoint was written';
+    return new RfsqError(`training diverged: ${what} at epoch ${epoch}, step ${step + 1}`, {
+      hint: `lower the learning rate (it was ${options.lr}); ${kept}`,
+      exitCode: ExitCode.checkFailed,
+    });
+  };
+
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    if (options.signal?.aborted) {
+      throw new RfsqError(`training interrupted before epoch ${epoch}`, {
+        hint: options.checkpointDir
+          ? `the best model so far is in ${options.checkpointDir}`
+          : 'nothing was saved',
+        exitCode: ExitCode.interrupted,
+      });
+    }
+    const epochStart = performance.now();
+    rng.shuffle(order);
+    let mseSum = 0;
+    let entropySum = 0;
+    let lr = options.lr;
+    for (let b = 0; b < batchesPerEpoch; b++) {
+      for (let c = 0; c < batchSize; c++) {
+        const chunk = order[b * batchSize + c] as number;
+        batch.set(train.data.subarray(chunk * rowValues, (chunk + 1) * rowValues), c * rowValues);
+      }
+      const { mse, entropy } = computeGradients(ctx, batch, grads);
+      if (!Number.isFinite(mse)) throw diverged(`the loss became ${mse}`, epoch);
+      if (!allFinite(grads)) throw diverged('a gradient became non-finite', epoch);
+      lr = cosineLr(step, totalSteps, options.lr, warmupSteps);
+      optimizer.step(model.params, grads, lr, options.weightDecay);
+      if (!allFinite(model.params)) throw diverged('a weight became non-finite', epoch);
+      mseSum += mse;
+      entropySum += entropy;
+      step += 1;
+    }
+    trainSeconds += (performance.now() - epochStart) / 1000;
+    const trainMse = mseSum / batchesPerEpoch;
+    const evalMse = heldOutMse(model, heldOut);
+    if (!Number.isFinite(evalMse)) throw diverged(`the held-out MSE became ${evalMse}`, epoch);
+    if (evalMse < bestHeldOut) {
+      bestHeldOut = evalMse;
+      bestEpoch = epoch;
+      best = model.clone();
+      if (options.checkpointDir) {
+        await saveCheckpoint(options.checkpointDir, best, {
+          normalization: options.normalization,
+          metrics: checkpointMetrics(epoch, trainMse, evalMse, options),
+          training: trainingMeta(options, batchSize),
+        });
+      }
+    }
+    const elapsed = (performance.now() - start) / 1000;
+    const info: EpochInfo = {
+      epoch,
+      epochs: options.epochs,
+      trainMse,
+      heldOutMse: evalMse,
+      bestHeldOutMse: bestHeldOut,
+      bestEpoch,
+      lr,
+      elapsedSeconds: elapsed,
+      etaSeconds: (elapsed / epoch) * (options.epochs - epoch),
+      entropyPenalty: entropySum / batchesPerEpoch,
+    };
+    history.push(info);
+    await options.onEpoch?.(epoch, trainMse, evalMse, info.etaSeconds, info);
+    // Let signal handlers and renderers run between epochs.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return {
+    model: best,
+    bestEpoch,
+    bestHeldOutMse: bestHeldOut,
+    history,
+    seconds: (performance.now() - start) / 1000,
+    steps: step,
+    msPerStep: (trainSeconds * 1000) / Math.max(1, step),
+    backend: tf.getBackend(),
+  };
+}
+
+function checkpointMetrics(
+  epoch: number,
+  trainMse: number,
+  evalMse: number,
+  options: TrainOptions,
+): CheckpointMetrics {
+  return { epoch, epochs: options.epochs, trainMse, heldOutMse: evalMse };
+}
+
+function trainingMeta(options: TrainOptions, batchSize: number): Record<string, unknown> {
+  return {
+    epochs: options.epochs,
+    batchSize,
+    lr: options.lr,
+    weightDecay: options.weightDecay,
+    entropyWeight: options.entropyWeight ?? 0,
+    seed: options.seed,
+    trainChunks: options.train.numChunks,
+    heldOutChunks: options.heldOut.numChunks,
+    chunkLength: options.train.chunkLength,
+    backend: tf.getBackend(),
+    ...options.extraMeta,
+  };
+}

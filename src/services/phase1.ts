@@ -1,0 +1,225 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { inputError } from '../core/errors.js';
+import { improvementPct, type Metrics } from '../core/metrics.js';
+import { selectBackend, type BackendName, type BackendRequest } from '../ml/backend.js';
+import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
+import type { QuantizerVariant } from '../ml/config.js';
+import { evaluateTokenizer, type EvaluationReport } from '../ml/evaluate.js';
+import type { EpochInfo } from '../ml/train.js';
+import { heldOutFor, prepareData, type DataOptions } from './phase1-data.js';
+
+/** The project's default training config: fast on a laptop CPU, see `npm run bench`. */
+export const DEFAULT_TRAINING = {
+  numEpisodes: 50,
+  epochs: 30,
+  batchSize: 64,
+  lr: 3e-3,
+  weightDecay: 1e-4,
+  entropyWeight: 0,
+  chunk: 8,
+  seed: 0,
+  heldOutFraction: 0.2,
+} as const;
+
+export interface TrainRequest extends DataOptions {
+  variants: QuantizerVariant[];
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  entropyWeight: number;
+  out: string;
+  backend: BackendRequest;
+  signal?: AbortSignal;
+  onEpoch?: (variant: QuantizerVariant, info: EpochInfo) => void;
+}
+
+export interface TrainedVariant {
+  variant: QuantizerVariant;
+  checkpoint: string;
+  bestHeldOutMse: number;
+  bestEpoch: number;
+  epochs: number;
+  seconds: number;
+  msPerStep: number;
+}
+
+export interface TrainReport {
+  backend: BackendName;
+  data: { source: string; description: string; trainEpisodes: number; heldOutEpisodes: number };
+  trainChunks: number;
+  heldOutChunks: number;
+  variants: TrainedVariant[];
+}
+
+/** Trains each requested variant on the same split; each keeps its best checkpoint by held-out MSE. */
+export async function trainVariants(request: TrainRequest): Promise<TrainReport> {
+  const backend = await selectBackend(request.backend);
+  const prepared = await prepareData(request);
+  const { trainTokenizer } = await import('../ml/train.js');
+  const variants: TrainedVariant[] = [];
+  for (const variant of request.variants) {
+    const checkpoint = path.join(request.out, variant);
+    const result = await trainTokenizer({
+      variant,
+      train: prepared.train,
+      heldOut: prepared.heldOut,
+      epochs: request.epochs,
+      batchSize: request.batchSize,
+      lr: request.lr,
+      weightDecay: request.weightDecay,
+      entropyWeight: request.entropyWeight,
+      seed: request.seed,
+      checkpointDir: checkpoint,
+      normalization: prepared.normalization,
+      signal: request.signal,
+      extraMeta: {
+        data: request.data,
+        dataDescription: prepared.description,
+        numEpisodes: request.numEpisodes ?? null,
+        seed: request.seed,
+        chunk: request.chunk,
+        heldOutFraction: request.heldOutFraction,
+        heldOutEpisodes: prepared.heldOutEpisodes,
+      },
+      onEpoch: (_epoch, _train, _heldOut, _eta, info) => request.onEpoch?.(variant, info),
+    });
+    variants.push({
+      variant,
+      checkpoint,
+      bestHeldOutMse: result.bestHeldOutMse,
+      bestEpoch: result.bestEpoch,
+      epochs: request.epochs,
+      seconds: result.seconds,
+      msPerStep: result.msPerStep,
+    });
+  }
+  return {
+    backend,
+    data: {
+      source: request.data,
+      description: prepared.description,
+      trainEpisodes: prepared.trainEpisodes.length,
+      heldOutEpisodes: prepared.heldOutEpisodes.length,
+    },
+    trainChunks: prepared.train.numChunks,
+    heldOutChunks: prepared.heldOut.numChunks,
+    variants,
+  };
+}
+
+export interface CompareRequest {
+  naive: string;
+  robust: string;
+  /** Held-out data; default: the dataset and held-out episodes recorded in the Robust checkpoint. */
+  data?: string;
+  metricsOut?: string;
+}
+
+export interface CompareReport {
+  data: { source: string; episodes: number; chunks: number; heldOutOnly: boolean };
+  naive: EvaluationReport & { checkpoint: string };
+  robust: EvaluationReport & { checkpoint: string };
+  improvementPct: number;
+  metrics: Metrics;
+  metricsOut: string | null;
+  warnings: string[];
+}
+
+interface RecordedTraining {
+  data?: string;
+  numEpisodes?: number | null;
+  seed?: number;
+  chunk?: number;
+  heldOutEpisodes?: string[];
+}
+
+function recordedTraining(checkpoint: Checkpoint): RecordedTraining {
+  return (checkpoint.config.training ?? {}) as RecordedTraining;
+}
+
+async function loadVariant(dir: string, expected: QuantizerVariant, flag: string): Promise<Checkpoint> {
+  const checkpoint = await loadCheckpoint(dir);
+  if (checkpoint.config.variant !== expected) {
+    throw inputError(
+      `${flag} ${dir} is a ${checkpoint.config.variant} checkpoint, not ${expected}`,
+      'pass the naive checkpoint to --naive and the Robust one to --robust',
+    );
+  }
+  if (!checkpoint.normalization) {
+    throw inputError(`checkpoint ${dir} has no normalization statistics`, 'retrain it with `rfsq train`');
+  }
+  return checkpoint;
+}
+
+/**
+ * The plan's test_layernorm_improvement, measured honestly: both tokenizers on the same held-out
+ * episodes, each normalized with its own statistics, plus the round trip from codes alone.
+ */
+export async function compareCheckpoints(request: CompareRequest): Promise<CompareReport> {
+  const naive = await loadVariant(request.naive, 'naive', '--naive');
+  const robust = await loadVariant(request.robust, 'robust', '--robust');
+  const recorded = recordedTraining(robust);
+  const source = request.data ?? recorded.data;
+  if (!source) {
+    throw inputError(
+      `checkpoint ${request.robust} does not record its dataset`,
+      'pass the held-out data with --data',
+    );
+  }
+  // Held-out episodes are only known for the dataset the checkpoint was trained on; any other dataset
+  // is unseen as a whole.
+  const sameData = source === recorded.data;
+  const options = {
+    numEpisodes: sameData ? (recorded.numEpisodes ?? undefined) : undefined,
+    seed: recorded.seed ?? 0,
+    chunk: recorded.chunk ?? 8,
+    episodes: sameData ? recorded.heldOutEpisodes : undefined,
+  };
+  const naiveData = await heldOutFor(source, options, naive.normalization!);
+  const robustData = await heldOutFor(source, options, robust.normalization!);
+  if (robustData.set.numChunks === 0) {
+    throw inputError(`no held-out chunks in ${source}`, 'pass --data with episodes at least one chunk long');
+  }
+  const warnings: string[] = [];
+  const naiveHeldOut = recordedTraining(naive).heldOutEpisodes;
+  if (sameData && naiveHeldOut && String(naiveHeldOut) !== String(recorded.heldOutEpisodes)) {
+    warnings.push(
+      'the two checkpoints were trained on different episode splits; the naive one may have seen some of these held-out episodes',
+    );
+  }
+  const naiveReport = evaluateTokenizer(naive.model, naiveData.set);
+  const robustReport = evaluateTokenizer(robust.model, robustData.set);
+  const improvement = improvementPct(naiveReport.heldOutMse, robustReport.heldOutMse);
+  const metrics: Metrics = {
+    'phase1.naive_mse': naiveReport.heldOutMse,
+    'phase1.robust_mse': robustReport.heldOutMse,
+    'phase1.improvement_pct': improvement,
+    'phase1.roundtrip_mse': robustReport.roundtripMse,
+    'phase1.checkpoint': path.resolve(request.robust),
+  };
+  if (request.metricsOut) await writeJsonAtomic(request.metricsOut, metrics);
+  return {
+    data: {
+      source,
+      episodes: robustData.episodes.length,
+      chunks: robustData.set.numChunks,
+      heldOutOnly: sameData && recorded.heldOutEpisodes !== undefined,
+    },
+    naive: { ...naiveReport, checkpoint: path.resolve(request.naive) },
+    robust: { ...robustReport, checkpoint: path.resolve(request.robust) },
+    improvementPct: improvement,
+    metrics,
+    metricsOut: request.metricsOut ? path.resolve(request.metricsOut) : null,
+    warnings,
+  };
+}
+
+/** Writes JSON through a temporary file and a rename, so a reader never sees half a file. */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const temporary = `${file}.tmp-${process.pid}`;
+  await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`);
+  await rename(temporary, file);
+}

@@ -1,0 +1,206 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import h5wasm from 'h5wasm/node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { demoDataset, readNpy } from '../../src/ml/data/index.js';
+import { rfsq, tempDir } from '../helpers/cli.js';
+
+/** Writes episodes in the robomimic / LIBERO layout: data/demo_<i>/actions [T, 7]. */
+async function writeLiberoFile(file: string, episodes: number): Promise<void> {
+  await h5wasm.ready;
+  const handle = new h5wasm.File(file, 'w');
+  const data = handle.create_group('data');
+  demoDataset({ numEpisodes: episodes, seed: 3 }).episodes.forEach((episode, index) => {
+    data
+      .create_group(`demo_${index}`)
+      .create_dataset({ name: 'actions', data: episode.actions, shape: [episode.steps, 7] });
+  });
+  handle.close();
+}
+
+describe('Phase 1 from the command line (built binary)', () => {
+  const out = path.join(tempDir(), 'phase1');
+  const metricsFile = path.join(out, 'metrics.json');
+
+  beforeAll(async () => {
+    // The project's default config, as the README promises: train both, then compare.
+    const trained = await rfsq(['train', '--variant', 'both', '--data', 'demo', '--out', out, '--json']);
+    expect(trained.stderr).not.toMatch(/error/);
+    expect(trained.exitCode).toBe(0);
+  }, 300_000);
+
+  it('keeps one checkpoint per variant, in the PyTorch layout', () => {
+    for (const variant of ['naive', 'robust']) {
+      expect(existsSync(path.join(out, variant, 'model.safetensors'))).toBe(true);
+      const config = JSON.parse(readFileSync(path.join(out, variant, 'config.json'), 'utf8'));
+      expect(config.variant).toBe(variant);
+      expect(config.normalization.low).toHaveLength(7);
+      expect(config.training.heldOutEpisodes.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('compares on held-out episodes: robust below 0.012 and an exact round trip', async () => {
+    const result = await rfsq(['compare', '--out', out, '--metrics-out', metricsFile, '--json']);
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.data.heldOutOnly).toBe(true);
+    expect(report.robust.heldOutMse).toBeLessThan(0.012);
+    expect(report.robust.heldOutMse).toBeLessThan(report.naive.heldOutMse);
+    expect(report.robust.maxRoundtripDiff).toBe(0);
+    expect(report.robust.roundtripMse).toBe(report.robust.heldOutMse);
+    expect(report.robust.layers).toHaveLength(8);
+    expect(report.robust.perDimensionMse).toHaveLength(7);
+    expect(
+      report.robust.references.map((reference: { tokensPerStep: number }) => reference.tokensPerStep),
+    ).toEqual([7, 128]);
+    // The naive quantizer's later layers collapse to one level; the Robust ones stay in use.
+    expect(report.naive.layers[3].entropyBits).toBeLessThan(0.5);
+    expect(report.robust.layers[3].entropyBits).toBeGreaterThan(1);
+
+    const metrics = JSON.parse(readFileSync(metricsFile, 'utf8'));
+    expect(metrics['phase1.robust_mse']).toBe(report.robust.heldOutMse);
+    expect(metrics['phase1.improvement_pct']).toBeCloseTo(report.improvementPct, 10);
+    expect(metrics['phase1.checkpoint']).toBe(path.join(out, 'robust'));
+  });
+
+  it('feeds rfsq verify and rfsq recommend --from', async () => {
+    const verify = await rfsq(['verify', '--metrics', metricsFile, '--json']);
+    const items = JSON.parse(verify.stdout).items as { id: string; status: string }[];
+    const phase1 = items.filter((item) => item.id.startsWith('p1.')).map((item) => item.status);
+    expect(phase1).toEqual(['pass', 'pass', 'pass', 'pass']);
+    expect(verify.exitCode).toBe(3);
+    const recommend = await rfsq(['recommend', '--time-budget', '4d', '--from', metricsFile, '--json']);
+    expect(JSON.parse(recommend.stdout).inputs.improvementPct).toBeGreaterThan(30);
+  });
+
+  it('encodes raw actions to codes and decodes them back', async () => {
+    const dir = tempDir();
+    const actions = path.join(dir, 'actions.npy');
+    const { writeNpy } = await import('../../src/ml/data/index.js');
+    const episodes = demoDataset({ numEpisodes: 2, seed: 9 }).episodes.map((episode) =>
+      episode.actions.subarray(0, 80 * 7),
+    );
+    const flat = new Float32Array(episodes.length * 80 * 7);
+    episodes.forEach((episode, index) => flat.set(episode, index * 80 * 7));
+    await writeNpy(actions, flat, [2, 80, 7]);
+
+    const encoded = await rfsq([
+      'encode',
+      '--checkpoint',
+      path.join(out, 'robust'),
+      '--input',
+      actions,
+      '--out',
+      path.join(dir, 'codes.npy'),
+      '--json',
+    ]);
+    expect(encoded.exitCode).toBe(0);
+    const codes = await readNpy(path.join(dir, 'codes.npy'));
+    expect(codes.dtype).toBe('<i4');
+    expect(codes.shape).toEqual([20, 8, 16, 8]);
+
+    const decoded = await rfsq([
+      'decode',
+      '--checkpoint',
+      path.join(out, 'robust'),
+      '--input',
+      path.join(dir, 'codes.npy'),
+      '--out',
+      path.join(dir, 'back.npy'),
+    ]);
+    expect(decoded.exitCode).toBe(0);
+    const back = await readNpy(path.join(dir, 'back.npy'));
+    expect(back.shape).toEqual([20, 8, 7]);
+    // Raw units: the position dims spread ~0.4, so a good tokenizer is far below that squared.
+    let sum = 0;
+    for (let i = 0; i < flat.length; i++) sum += (flat[i]! - back.data[i]!) ** 2;
+    expect(sum / flat.length).toBeLessThan(0.01);
+  });
+
+  it('trains from a LIBERO-layout HDF5 file, with the plan spelling of the variant', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'libero_spatial.hdf5');
+    await writeLiberoFile(file, 6);
+    const result = await rfsq([
+      'train',
+      '--use-layernorm',
+      'True',
+      '--data',
+      file,
+      '--epochs',
+      '2',
+      '--out',
+      path.join(dir, 'run'),
+      '--json',
+    ]);
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.variants.map((variant: { variant: string }) => variant.variant)).toEqual(['robust']);
+    expect(report.data.trainEpisodes + report.data.heldOutEpisodes).toBe(6);
+    expect(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).toContain(report.backend);
+  });
+
+  it('stops on a diverging loss with exit 1 and a hint, no stack trace', async () => {
+    const dir = tempDir();
+    const result = await rfsq([
+      'train',
+      '--variant',
+      'robust',
+      '--epochs',
+      '3',
+      '--num-episodes',
+      '6',
+      '--lr',
+      '1e9',
+      '--out',
+      dir,
+    ]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/^error: training diverged/m);
+    expect(result.stderr).toMatch(/^hint: lower the learning rate/m);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    [['train', '--variant', 'fancy'], /--variant "fancy" is not one of naive, robust, both/],
+    [['train', '--variant', 'naive', '--use-layernorm', 'True'], /contradicts --use-layernorm/],
+    [['train', '--use-layernorm', 'yes'], /--use-layernorm "yes" is not one of True, False/],
+    [['train', '--data', '/nonexistent/libero.hdf5'], /does not exist|not found|No such/i],
+    [['train', '--data', 'actions.csv'], /Unsupported dataset/],
+    [['train', '--epochs', '0'], /--epochs "0" must be a whole number ≥ 1/],
+    [['train', '--lr', 'fast'], /--lr "fast" must be a number/],
+    [['train', '--backend', 'tpu'], /--backend "tpu" is not one of/],
+    [
+      ['compare', '--naive', '/nonexistent', '--robust', '/nonexistent'],
+      /checkpoint directory \/nonexistent does not exist/,
+    ],
+    [['encode', '--checkpoint', '/nonexistent', '--input', 'a.npy', '--out', 'c.npy'], /does not exist/],
+    [['decode', '--checkpoint', '/x'], /required option '--input <file>' not specified/],
+  ])('rejects %j with exit 2 and a hint', async (args, message) => {
+    const result = await rfsq(args, { cwd: tempDir() });
+    expect(result.stderr).toMatch(message);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^hint: /m);
+  });
+
+  it('rejects a truncated HDF5 file and swapped checkpoints', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'demo.hdf5');
+    await writeLiberoFile(file, 3);
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const truncated = await rfsq(['train', '--data', file, '--out', path.join(dir, 'run')]);
+    expect(truncated.exitCode).toBe(2);
+    expect(truncated.stderr).toMatch(/truncated or corrupt/);
+
+    const swapped = await rfsq([
+      'compare',
+      '--naive',
+      path.join(out, 'robust'),
+      '--robust',
+      path.join(out, 'naive'),
+    ]);
+    expect(swapped.exitCode).toBe(2);
+    expect(swapped.stderr).toMatch(/is a robust checkpoint, not naive/);
+  });
+});

@@ -1,0 +1,193 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RfsqError } from '../../src/core/errors.js';
+import { selectBackend } from '../../src/ml/backend.js';
+import { loadCheckpoint } from '../../src/ml/checkpoint.js';
+import { modelConfig } from '../../src/ml/config.js';
+import { evaluateTokenizer, layerStats } from '../../src/ml/evaluate.js';
+import { RfsqModel } from '../../src/ml/model.js';
+import { type TrainResult, computeGradients, cosineLr, trainTokenizer } from '../../src/ml/train.js';
+import { smoothEpisodes } from './synthetic.js';
+
+const train = smoothEpisodes(30, 160, 8, 1);
+const heldOut = smoothEpisodes(8, 160, 8, 2);
+const base = { train, heldOut, epochs: 40, batchSize: 64, lr: 3e-3, weightDecay: 1e-4, seed: 7 };
+
+let tmp: string;
+let naive: TrainResult;
+let robust: TrainResult;
+const tensorCounts: number[] = [];
+
+beforeAll(async () => {
+  expect(await selectBackend('wasm')).toBe('wasm');
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'rfsq-train-'));
+  naive = await trainTokenizer({ ...base, variant: 'naive' });
+  robust = await trainTokenizer({
+    ...base,
+    variant: 'robust',
+    checkpointDir: path.join(tmp, 'robust'),
+    normalization: { low: Array(7).fill(-2), high: Array(7).fill(2) },
+    onEpoch: () => {
+      tensorCounts.push(tf.memory().numTensors);
+    },
+  });
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}
+
+describe('trainTokenizer', () => {
+  it('robust beats naive on held-out MSE and reaches a low error', () => {
+    expect(robust.bestHeldOutMse).toBeLessThan(naive.bestHeldOutMse);
+    expect(robust.bestHeldOutMse).toBeLessThan(0.005);
+    expect(robust.history).toHaveLength(40);
+    expect(robust.backend).toBe('wasm');
+  });
+
+  it('naive later layers collapse, robust layers keep using levels', () => {
+    const n = layerStats(naive.model, heldOut);
+    const r = layerStats(robust.model, heldOut);
+    expect(n[0]!.entropyBits).toBeGreaterThan(1);
+    for (const layer of n.slice(1)) {
+      expect(layer.middleFraction).toBeGreaterThan(0.99);
+      expect(layer.entropyBits).toBeLessThan(0.1);
+    }
+    for (const layer of r) expect(layer.entropyBits).toBeGreaterThan(0.5);
+    expect(r[3]!.residualStd).toBeLessThan(r[0]!.residualStd / 10);
+  });
+
+  it('decode(encode(x)) equals the evaluation forward pass for both trained variants', () => {
+    for (const result of [naive, robust]) {
+      const { reconstruction, codes } = result.model.forward(heldOut.data);
+      expect(maxAbsDiff(result.model.decodeFromCodes(codes), reconstruction)).toBeLessThan(1e-5);
+      const report = evaluateTokenizer(result.model, heldOut);
+      expect(report.roundtripMse).toBeCloseTo(report.heldOutMse, 10);
+      expect(report.maxRoundtripDiff).toBeLessThan(1e-5);
+      expect(report.perDimensionMse).toHaveLength(7);
+      expect(report.references.map((x) => x.tokensPerStep)).toEqual([7, 128]);
+    }
+  });
+
+  it('keeps the tensor count flat across epochs', () => {
+    expect(tensorCounts).toHaveLength(40);
+    expect(new Set(tensorCounts).size).toBe(1);
+  });
+
+  it('writes the best model as a loadable checkpoint', async () => {
+    const ckpt = await loadCheckpoint(path.join(tmp, 'robust'));
+    expect(ckpt.config.metrics?.heldOutMse).toBeCloseTo(robust.bestHeldOutMse, 12);
+    expect(ckpt.model.params).toEqual(robust.model.params);
+    expect(ckpt.encode(heldOut.data)).toEqual(robust.model.encode(heldOut.data));
+    expect(await readdir(tmp)).toEqual(['robust']); // no temp dirs left behind
+  });
+
+  it('is deterministic for a seed', async () => {
+    const opts = { ...base, train: smoothEpisodes(6, 64, 8, 3), epochs: 2, variant: 'robust' as const };
+    const a = await trainTokenizer(opts);
+    const b = await trainTokenizer(opts);
+    expect(a.model.params).toEqual(b.model.params);
+    expect(a.model.quantizer.scale).toEqual(b.model.quantizer.scale);
+  });
+});
+
+describe('straight-through gradient', () => {
+  it('reaches the encoder through the quantizer and changes the weights', async () => {
+    for (const variant of ['naive', 'robust'] as const) {
+      const config = modelConfig(variant);
+      const model = RfsqModel.initialize(config, 1);
+      const grads = new Float32Array(model.numParams);
+      const before = tf.memory().numTensors;
+      const { mse } = computeGradients(
+        { model, config, entropyWeight: 0, entropy: 0 },
+        train.data.subarray(0, 512 * 7),
+        grads,
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Number.isFinite(mse)).toBe(true);
+      for (const spec of model.specs) {
+        let norm = 0;
+        for (let i = spec.offset; i < spec.offset + spec.inDim * spec.outDim; i++) norm += grads[i]! ** 2;
+        expect(norm, `${variant} ${spec.name}`).toBeGreaterThan(0);
+      }
+    }
+    const result = await trainTokenizer({
+      ...base,
+      variant: 'robust',
+      epochs: 1,
+      train: smoothEpisodes(4, 64, 8, 5),
+    });
+    const init = RfsqModel.initialize(modelConfig('robust'), base.seed);
+    const enc0 = model0Slice(init);
+    expect(model0Slice(result.model)).not.toEqual(enc0);
+  });
+
+  it('the entropy regularizer adds a gradient on the encoder', () => {
+    const config = modelConfig('robust');
+    const model = RfsqModel.initialize(config, 1);
+    const batch = train.data.subarray(0, 512 * 7);
+    const g0 = new Float32Array(model.numParams);
+    const g1 = new Float32Array(model.numParams);
+    computeGradients({ model: model.clone(), config, entropyWeight: 0, entropy: 0 }, batch, g0);
+    const ctx = { model: model.clone(), config, entropyWeight: 0.05, entropy: 0 };
+    computeGradients(ctx, batch, g1);
+    expect(ctx.entropy).toBeGreaterThan(0);
+    expect(ctx.entropy).toBeLessThan(1);
+    expect(g1).not.toEqual(g0);
+  });
+});
+
+function model0Slice(model: RfsqModel): Float32Array {
+  const s = model.specs[0]!;
+  return model.params.slice(s.offset, s.offset + s.inDim * s.outDim);
+}
+
+describe('divergence', () => {
+  it('stops with an RfsqError on a non-finite loss and keeps the last good checkpoint', async () => {
+    const dir = path.join(tmp, 'diverge');
+    const small = {
+      ...base,
+      train: smoothEpisodes(6, 64, 8, 3),
+      variant: 'robust' as const,
+      checkpointDir: dir,
+    };
+    const good = await trainTokenizer({ ...small, epochs: 2 });
+    const before = await loadCheckpoint(dir);
+    let error: unknown;
+    try {
+      await trainTokenizer({ ...small, epochs: 50, lr: 1e9, warmupFraction: 0 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(RfsqError);
+    expect((error as RfsqError).message).toMatch(/training diverged/);
+    expect((error as RfsqError).hint).toMatch(/learning rate/);
+    const after = await loadCheckpoint(dir);
+    expect(after.model.params.every(Number.isFinite)).toBe(true);
+    // Either untouched (diverged in epoch 1) or replaced only by a finite, improving model.
+    expect(after.model.params.length).toBe(before.model.params.length);
+    expect(good.bestHeldOutMse).toBeGreaterThan(0);
+  });
+
+  it('validates options with RfsqErrors', async () => {
+    await expect(trainTokenizer({ ...base, variant: 'robust', epochs: 0 })).rejects.toThrow(/epochs/);
+    await expect(trainTokenizer({ ...base, variant: 'robust', lr: -1 })).rejects.toBeInstanceOf(RfsqError);
+  });
+});
+
+describe('cosineLr', () => {
+  it('warms up then decays to 0', () => {
+    expect(cosineLr(0, 100, 1, 10)).toBeCloseTo(0.1);
+    expect(cosineLr(10, 100, 1, 10)).toBeCloseTo(1);
+    expect(cosineLr(100, 100, 1, 10)).toBeCloseTo(0);
+  });
+});
