@@ -1,21 +1,28 @@
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
 /**
- * Turns the first Ctrl-C (or SIGTERM) into an AbortSignal, so that long work can stop cleanly,
- * keep what it saved and exit 130. A second Ctrl-C exits at once.
+ * Turns the first Ctrl-C (or SIGTERM) into an AbortSignal, so that long work can stop cleanly, keep
+ * what it saved and exit 130. A second Ctrl-C exits at once.
+ *
+ * Other listeners are removed first: conf's file writer (via when-exit) re-raises the signal on
+ * itself, which would count as a second Ctrl-C and skip the clean stop. Nothing is being written
+ * through conf while a long command runs.
  */
-export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+export function interruptSignal(doing: string): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\ninterrupting: finishing the current epoch (Ctrl-C again to quit at once)\n');
+    process.stderr.write(`\ninterrupting: ${doing} (Ctrl-C again to quit at once)\n`);
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of SIGNALS) {
+    process.removeAllListeners(signal);
+    process.on(signal, onSignal);
+  }
   return {
     signal: controller.signal,
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const signal of SIGNALS) process.off(signal, onSignal);
     },
   };
 }

@@ -5,7 +5,11 @@ import { registerCompare } from '../commands/compare.js';
 import { registerConfig } from '../commands/config.js';
 import { registerDecode } from '../commands/decode.js';
 import { registerEncode } from '../commands/encode.js';
+import { registerHome } from '../commands/home.js';
+import { registerInit } from '../commands/init.js';
 import { registerRecommend } from '../commands/recommend.js';
+import { registerRun } from '../commands/run.js';
+import { registerStatus } from '../commands/status.js';
 import { registerTrain } from '../commands/train.js';
 import { registerVerify } from '../commands/verify.js';
 
@@ -29,7 +33,11 @@ export function buildProgram(): Command {
         write(`${text.trim()}\nhint: run \`rfsq --help\` or \`rfsq <command> --help\` for the flags\n`);
       },
     });
+  registerHome(program);
+  registerInit(program);
   registerRecommend(program);
+  registerRun(program);
+  registerStatus(program);
   registerVerify(program);
   registerTrain(program);
   registerCompare(program);

@@ -4,6 +4,7 @@ import { globalOptions, note, printJson } from '../cli/context.js';
 import { parseChoice, parseInteger, parseNumber } from '../cli/parse.js';
 import { formatSeconds, Progress } from '../cli/progress.js';
 import { interruptSignal } from '../cli/interrupt.js';
+import { DEFAULT_TRAINING as D } from '../core/training-defaults.js';
 
 interface TrainFlags {
   variant?: string;
@@ -52,15 +53,21 @@ export function registerTrain(program: Command): void {
     .option('--variant <naive|robust|both>', 'which tokenizer to train (default both)')
     .option('--use-layernorm <True|False>', "the plan's spelling: True = robust, False = naive")
     .option('--data <path|demo>', 'LIBERO/robomimic .hdf5, .npy [episodes, steps, 7], or demo', 'demo')
-    .option('--num-episodes <n>', 'use the first n episodes (demo default 50)')
-    .option('--epochs <n>', 'training epochs (default 30)')
-    .option('--batch-size <n>', 'chunks per batch (default 64)')
-    .option('--lr <rate>', 'peak learning rate of the cosine schedule (default 0.003)')
-    .option('--weight-decay <w>', 'decoupled weight decay (default 0.0001)')
-    .option('--entropy-weight <w>', 'code-usage entropy regularizer; the plan used 0.05 (default 0)')
-    .option('--chunk <n>', 'actions per chunk (default 8)')
-    .option('--seed <n>', 'seed for the split, the init and the shuffling (default 0)')
-    .option('--held-out-fraction <f>', 'fraction of episodes held out for evaluation (default 0.2)')
+    .option('--num-episodes <n>', `use the first n episodes (demo default ${D.numEpisodes})`)
+    .option('--epochs <n>', `training epochs (default ${D.epochs})`)
+    .option('--batch-size <n>', `chunks per batch (default ${D.batchSize})`)
+    .option('--lr <rate>', `peak learning rate of the cosine schedule (default ${D.lr})`)
+    .option('--weight-decay <w>', `decoupled weight decay (default ${D.weightDecay})`)
+    .option(
+      '--entropy-weight <w>',
+      `code-usage entropy regularizer; the plan used 0.05 (default ${D.entropyWeight})`,
+    )
+    .option('--chunk <n>', `actions per chunk (default ${D.chunk})`)
+    .option('--seed <n>', `seed for the split, the init and the shuffling (default ${D.seed})`)
+    .option(
+      '--held-out-fraction <f>',
+      `fraction of episodes held out for evaluation (default ${D.heldOutFraction})`,
+    )
     .option('--out <dir>', 'output directory: <out>/naive and <out>/robust', 'runs/phase1')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', 'auto')
     .addHelpText(
@@ -69,11 +76,12 @@ export function registerTrain(program: Command): void {
     )
     .action(async (flags: TrainFlags, command: Command) => {
       const options = globalOptions(command);
-      const { DEFAULT_TRAINING, trainVariants } = await import('../services/phase1.js');
+      const { trainVariants } = await import('../services/phase1.js');
+      const DEFAULT_TRAINING = D;
       const variants = variantsFrom(flags);
       const epochs = flags.epochs ? parseInteger(flags.epochs, '--epochs') : DEFAULT_TRAINING.epochs;
       const progress = new Progress();
-      const interrupt = interruptSignal();
+      const interrupt = interruptSignal('finishing the current epoch; the best checkpoint so far is kept');
       try {
         const report = await trainVariants({
           variants,

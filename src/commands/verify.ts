@@ -2,10 +2,13 @@ import type { Command } from 'commander';
 import { ExitCode } from '../core/errors.js';
 import { canPrompt, globalOptions, note, paint, printJson } from '../cli/context.js';
 import { renderChecklistTable } from '../cli/render-checklist.js';
+import { statePath } from '../pipeline/state.js';
 import { buildChecklist, parseStrategy, watchFiles, type ChecklistReport } from '../services/checklist.js';
+import { hasRunState } from '../services/run-state.js';
 
 interface VerifyFlags {
   metrics: string[];
+  dir: string;
   strategy?: string;
   watch?: boolean;
 }
@@ -22,14 +25,20 @@ export function registerVerify(program: Command): void {
     .description("check the plan's verification checklist against measured metrics")
     .option('--metrics <file>', 'metrics JSON file (repeatable; later files win)', collect, [])
     .option('--strategy <A|B|C>', 'the strategy being run (Phase 2 items are n/a under B)')
-    .option('--watch', 're-render the checklist whenever a metrics file changes')
+    .option('--watch', 're-render the checklist whenever a metrics file or the run state changes')
+    .option('--dir <path>', 'project folder whose run state (.rfsq/) is read too', '.')
     .addHelpText(
       'after',
       '\nExit codes: 0 every applicable item passes, 1 an item fails, 3 none fails but some are pending.\n\nExamples:\n  rfsq verify --metrics metrics.json\n  rfsq verify --metrics phase1.json --metrics phase3.json --strategy B --json',
     )
     .action(async (flags: VerifyFlags, command: Command) => {
       const options = globalOptions(command);
-      const request = { metricsFiles: flags.metrics, strategy: parseStrategy(flags.strategy) };
+      const request = {
+        metricsFiles: flags.metrics,
+        strategy: parseStrategy(flags.strategy),
+        projectDir: flags.dir,
+      };
+      const watched = hasRunState(flags.dir) ? [...flags.metrics, statePath(flags.dir)] : flags.metrics;
       const colors = paint(options.color);
       const show = (report: ChecklistReport) => {
         if (options.json) printJson(report);
@@ -39,19 +48,19 @@ export function registerVerify(program: Command): void {
       // Read once up front, so that a missing or malformed file is an error before anything renders.
       let report = buildChecklist(request);
       for (const warning of report.warnings) note(`warning: ${warning}`);
-      if (flags.metrics.length === 0 && !options.json) {
-        note('note: no metrics given, so every item is pending; pass --metrics <file>');
+      if (flags.metrics.length === 0 && report.runId === null && !options.json) {
+        note('note: no metrics given and no run here, so every item is pending; pass --metrics <file>');
       }
 
       if (flags.watch) {
-        if (flags.metrics.length === 0) {
+        if (watched.length === 0) {
           const { inputError } = await import('../core/errors.js');
           throw inputError(
-            '--watch needs at least one --metrics file to watch',
+            '--watch needs a --metrics file or a run in --dir to watch',
             'rfsq verify --metrics m.json --watch',
           );
         }
-        const subscribe = (onChange: () => void) => watchFiles(flags.metrics, onChange);
+        const subscribe = (onChange: () => void) => watchFiles(watched, onChange);
         if (canPrompt(options)) {
           const { runLiveChecklist } = await import('../wizard/ChecklistView.js');
           report = (await runLiveChecklist(() => buildChecklist(request), subscribe)) ?? report;

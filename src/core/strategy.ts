@@ -191,12 +191,15 @@ export function recommend(inputs: RecommendationInputs): Recommendation {
   };
 }
 
-/** The first thing to run: measure Phase 1 when the gain is unknown, else the strategy's next step. */
+/**
+ * The first thing to run: measure Phase 1 when the gain is unknown (seconds on the embedded
+ * default), else the strategy itself through `rfsq run`, which runs the plan's steps in order.
+ */
 function nextCommandFor(strategy: StrategyId | null, measured: boolean): string {
-  const phase1 = STRATEGIES.A.steps[0]!.planCommand!;
-  if (!measured || strategy === null) return phase1;
-  const nextStep = STRATEGIES[strategy].steps[1]!;
-  return nextStep.planCommand ?? STRATEGIES.A.steps[3]!.planCommand!;
+  if (!measured)
+    return 'rfsq compare --train --data demo --metrics-out metrics.json   (or your .hdf5 for --data)';
+  if (strategy === null) return 'rfsq recommend --time-budget 1d …   (nothing fits under an hour)';
+  return `rfsq init --template local && rfsq run --strategy ${strategy}   (or --template modal / slurm)`;
 }
 
 function roundTo(value: number, digits: number): number {

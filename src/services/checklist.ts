@@ -1,18 +1,25 @@
 import { existsSync, unwatchFile, watchFile } from 'node:fs';
 import { evaluateChecklist, type ChecklistResult } from '../core/checklist.js';
 import { inputError } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
 import type { StrategyId } from '../core/plan-facts.js';
 import { readMetricsFiles } from './metrics-files.js';
+import { runMetrics, templateThresholds } from './run-state.js';
 import { Settings } from './settings.js';
 
 export interface ChecklistRequest {
   metricsFiles: readonly string[];
   strategy?: StrategyId;
+  /** A project whose run state (.rfsq/) and config thresholds count too; files given still win. */
+  projectDir?: string;
 }
 
 export interface ChecklistReport extends ChecklistResult {
   strategy: StrategyId | null;
   metricsFiles: readonly string[];
+  runId: string | null;
+  /** Every measured value that went into the checklist. */
+  metrics: Metrics;
   warnings: string[];
 }
 
@@ -27,18 +34,32 @@ export function parseStrategy(text: string | undefined): StrategyId | undefined 
 }
 
 /** Reads the metrics, applies the user's threshold overrides and evaluates every checklist item. */
-export function buildChecklist(request: ChecklistRequest, settings = new Settings()): ChecklistReport {
+export function buildChecklist(
+  request: ChecklistRequest,
+  settings = new Settings(),
+  /** Metrics a running step reported but the state does not hold yet. */
+  live: Metrics = {},
+): ChecklistReport {
+  const run = request.projectDir ? runMetrics(request.projectDir) : undefined;
   const loaded = readMetricsFiles(request.metricsFiles);
-  const result = evaluateChecklist(loaded.metrics, {
-    strategy: request.strategy,
-    overrides: settings.thresholdOverrides(),
-    sources: loaded.sources,
+  const strategy = request.strategy ?? run?.strategy;
+  const metrics = { ...run?.metrics, ...live, ...loaded.metrics };
+  const result = evaluateChecklist(metrics, {
+    strategy,
+    // The template's own bands first (e.g. latency for small local models); the user's settings win.
+    overrides: {
+      ...(request.projectDir ? templateThresholds(request.projectDir) : {}),
+      ...settings.thresholdOverrides(),
+    },
+    sources: { ...run?.sources, ...loaded.sources },
     fileExists: existsSync,
   });
   return {
     ...result,
-    strategy: request.strategy ?? null,
+    strategy: strategy ?? null,
     metricsFiles: request.metricsFiles,
+    runId: run?.state.runId ?? null,
+    metrics,
     warnings: loaded.warnings,
   };
 }

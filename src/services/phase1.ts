@@ -1,4 +1,3 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inputError } from '../core/errors.js';
 import { improvementPct, type Metrics } from '../core/metrics.js';
@@ -7,20 +6,10 @@ import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
 import type { QuantizerVariant } from '../ml/config.js';
 import { evaluateTokenizer, type EvaluationReport } from '../ml/evaluate.js';
 import type { EpochInfo } from '../ml/train.js';
+import { writeJsonAtomic } from './files.js';
 import { heldOutFor, prepareData, type DataOptions } from './phase1-data.js';
 
-/** The project's default training config: fast on a laptop CPU, see `npm run bench`. */
-export const DEFAULT_TRAINING = {
-  numEpisodes: 50,
-  epochs: 30,
-  batchSize: 64,
-  lr: 3e-3,
-  weightDecay: 1e-4,
-  entropyWeight: 0,
-  chunk: 8,
-  seed: 0,
-  heldOutFraction: 0.2,
-} as const;
+export { DEFAULT_TRAINING } from '../core/training-defaults.js';
 
 export interface TrainRequest extends DataOptions {
   variants: QuantizerVariant[];
@@ -214,12 +203,4 @@ export async function compareCheckpoints(request: CompareRequest): Promise<Compa
     metricsOut: request.metricsOut ? path.resolve(request.metricsOut) : null,
     warnings,
   };
-}
-
-/** Writes JSON through a temporary file and a rename, so a reader never sees half a file. */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const temporary = `${file}.tmp-${process.pid}`;
-  await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temporary, file);
 }

@@ -1,7 +1,9 @@
+import { existsSync, statSync } from 'node:fs';
 import { inputError } from '../core/errors.js';
 import { improvementPct } from '../core/metrics.js';
 import type { ImprovementSource } from '../core/strategy.js';
 import { readMetricsFile } from './metrics-files.js';
+import { runMetrics } from './run-state.js';
 
 export interface ImprovementFlags {
   improvement?: string;
@@ -76,8 +78,17 @@ export function improvementFromMses(naiveText: string, robustText: string): Reso
   };
 }
 
+/** `--from` takes a metrics file, or a project folder whose run state holds Phase 1's metrics. */
 export function improvementFromFile(file: string): ResolvedImprovement {
-  const { metrics } = readMetricsFile(file);
+  const isProject = existsSync(file) && statSync(file).isDirectory();
+  const run = isProject ? runMetrics(file) : undefined;
+  if (isProject && !run) {
+    throw inputError(
+      `${file} is a folder with no rfsq run in it`,
+      'pass a metrics file, or run `rfsq run` there first',
+    );
+  }
+  const metrics = run ? run.metrics : readMetricsFile(file).metrics;
   const naive = metrics['phase1.naive_mse'];
   const robust = metrics['phase1.robust_mse'];
   const stated = metrics['phase1.improvement_pct'];

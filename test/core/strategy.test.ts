@@ -121,7 +121,8 @@ describe('the strategy rule', () => {
     const c = recommend({ budgetHours: 96, budgetText: '4d', improvementSource: unmeasured });
     expect(c.steps).toHaveLength(5);
     expect(c.steps[0]!.gate).toMatch(/30%/);
-    expect(c.nextCommand).toMatch(/train_rfsq_robust/);
+    expect(c.nextCommand).toMatch(/^rfsq compare --train/);
+    expect(a.nextCommand).toMatch(/rfsq run --strategy A/);
   });
 
   it('has a cell for every band and tier', () => {

@@ -109,7 +109,7 @@ describe('rfsq verify (built binary)', () => {
     [['verify', '--metrics', '/nonexistent.json'], /metrics file \/nonexistent.json does not exist/],
     [['verify', '--strategy', 'D'], /--strategy "D" is not A, B or C/],
     [['verify', '--metricz', 'x'], /unknown option '--metricz'/],
-    [['verify', '--watch'], /--watch needs at least one --metrics file/],
+    [['verify', '--watch'], /--watch needs a --metrics file or a run in --dir/],
   ])('rejects %j with exit 2', async (args, message) => {
     const result = await rfsq(args);
     expect(result.exitCode).toBe(2);

@@ -1,0 +1,230 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ExitCode, inputError, RfsqError } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
+import type { StrategyId } from '../core/plan-facts.js';
+import { canPrompt, globalOptions, note, paint, printJson } from '../cli/context.js';
+import { renderChecklistTable } from '../cli/render-checklist.js';
+import { interruptSignal } from '../cli/interrupt.js';
+import { plainRunPrinter } from '../cli/run-plain.js';
+import { readPipelineConfig, type PipelineConfig } from '../pipeline/config.js';
+import type {
+  PipelineEvent,
+  PipelineResult,
+  PlannedStep,
+  StepDecision,
+  StepExecutor,
+} from '../pipeline/pipeline.js';
+import { loadState } from '../pipeline/state.js';
+import type { RunQuestion } from '../wizard/RunView.js';
+import { buildChecklist, parseStrategy } from '../services/checklist.js';
+import { gateHandlers, resolvePlan, type UnavailableStep } from '../services/run-plan.js';
+import { phase1Recommendation } from '../services/run-recommendation.js';
+
+interface RunFlags {
+  strategy?: string;
+  dir: string;
+  resume?: boolean;
+  from?: string;
+  only?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  continueWhenGood?: boolean;
+}
+
+const EXIT_FOR_RUN: Record<string, number> = {
+  succeeded: ExitCode.ok,
+  failed: ExitCode.checkFailed,
+  stopped: ExitCode.checkFailed,
+  interrupted: ExitCode.interrupted,
+};
+
+function describeDryRun(decisions: StepDecision[], unavailable: UnavailableStep[]): string {
+  const lines = decisions.map((decision, index) => {
+    const estimate = decision.estimateHours
+      ? ` (est. ${decision.estimateHours[0]}–${decision.estimateHours[1]} h)`
+      : '';
+    return `${index + 1}. ${decision.id}: ${decision.action} (${decision.reason})${estimate}\n   ${decision.title}\n   $ ${decision.argv.map(quote).join(' ')}\n   in ${decision.cwd}`;
+  });
+  for (const step of unavailable)
+    lines.push(`-  ${step.id}: not available here (${step.reason})\n   ${step.title}`);
+  return lines.join('\n');
+}
+
+/** Shows an argument the way a shell would need it, for copy and paste. */
+function quote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function unavailableMessage(unavailable: UnavailableStep[]): string {
+  const first = unavailable[0]!;
+  return `${first.id} and the steps after it cannot run here: ${first.reason}. Use \`rfsq init --template modal\` or \`--template slurm\` for the full pipeline, or record their metrics and check them with \`rfsq verify --metrics\`.`;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description("run a strategy's steps in order, with resumable state in .rfsq/ and a live checklist")
+    .option('--strategy <A|B|C>', 'A full retrain, B decoder swap, C incremental with gates')
+    .option('--dir <path>', 'project folder holding rfsq.config.json', '.')
+    .option('--resume', 'continue the last run: skip succeeded steps whose command and inputs are unchanged')
+    .option('--from <step>', 'start at this step (earlier steps are left as they are)')
+    .option('--only <step>', 'run just this step')
+    .option('--force', 'rerun steps even when unchanged')
+    .option('--dry-run', 'print the plan with fully resolved commands; run nothing')
+    .option('--yes', 'do not ask before starting')
+    .option('--continue-when-good', 'strategy C: retrain even when the decoder swap already gains ≥ 5 points')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 succeeded, 1 a step failed or a gate stopped the run, 3 steps left that cannot run here, 130 interrupted.\n\nExamples:\n  rfsq run --strategy B --yes\n  rfsq run --strategy C --dry-run\n  rfsq run --resume\n  rfsq run --strategy A --only phase1-compare --force',
+    )
+    .action(async (flags: RunFlags, command: Command) => {
+      const options = globalOptions(command);
+      const projectDir = path.resolve(flags.dir);
+      const config = readPipelineConfig(projectDir);
+      const interactive = canPrompt(options);
+      let strategy: StrategyId | undefined = parseStrategy(flags.strategy);
+      if (!strategy && flags.resume) strategy = parseStrategy(loadState(projectDir)?.strategy);
+      if (!strategy) {
+        if (!interactive)
+          throw inputError('the strategy is missing', 'pass --strategy A, B or C (see `rfsq recommend`)');
+        const { askStrategy } = await import('../wizard/RunWizard.js');
+        strategy = await askStrategy();
+      }
+      const plan = resolvePlan(config, strategy, projectDir);
+      const { runPipeline } = await import('../pipeline/pipeline.js');
+      const common = {
+        projectDir,
+        plan: plan.steps,
+        strategy,
+        resume: flags.resume === true,
+        from: flags.from,
+        only: flags.only,
+        force: flags.force === true,
+      };
+      if (
+        flags.from &&
+        !plan.steps.some((step) => step.id === flags.from) &&
+        plan.unavailable.some((step) => step.id === flags.from)
+      ) {
+        throw inputError(`step ${flags.from} cannot run here`, unavailableMessage(plan.unavailable));
+      }
+
+      if (flags.dryRun) {
+        const gates = gateHandlers({ continueWhenGood: flags.continueWhenGood === true });
+        const result = await runPipeline({ ...common, dryRun: true, gates });
+        if (options.json)
+          printJson({
+            strategy,
+            template: config.template,
+            decisions: result.decisions,
+            unavailable: plan.unavailable,
+          });
+        else
+          process.stdout.write(
+            `Strategy ${strategy} on the ${config.template} template:\n${describeDryRun(result.decisions, plan.unavailable)}\n`,
+          );
+        return;
+      }
+      if (plan.steps.length === 0)
+        throw inputError(
+          `strategy ${strategy} has no step that can run here`,
+          unavailableMessage(plan.unavailable),
+        );
+
+      const listeners = new Set<(event: PipelineEvent) => void>();
+      const emit = (event: PipelineEvent) => listeners.forEach((listener) => listener(event));
+      const checklistFor = (live: Metrics) =>
+        buildChecklist({ metricsFiles: [], strategy, projectDir }, undefined, live);
+      const afterStep = (step: string, live?: Metrics) =>
+        step === 'phase1-compare' ? phase1Recommendation({ ...checklistFor(live ?? {}).metrics }) : undefined;
+
+      let ask: ((message: string) => Promise<boolean>) | undefined;
+      let finishView: (() => Promise<void>) | undefined;
+      if (interactive) {
+        const wizard = await import('../wizard/RunWizard.js');
+        if (!flags.yes && !(await wizard.confirmRun(strategy, plan.steps.length))) {
+          note('nothing run');
+          return;
+        }
+        const askers = new Set<(question: RunQuestion) => void>();
+        ask = (message) => new Promise((answer) => askers.forEach((asker) => asker({ message, answer })));
+        finishView = await wizard.startRunView({
+          subscribe: (listener) => {
+            listeners.add(listener);
+            return () => listeners.delete(listener);
+          },
+          questions: (asker) => {
+            askers.add(asker);
+            return () => askers.delete(asker);
+          },
+          checklist: checklistFor,
+          afterStep,
+        });
+      } else if (!options.json) {
+        listeners.add(plainRunPrinter(undefined, (step) => afterStep(step)));
+      }
+
+      // Ctrl-C: stop the running step's process tree, save the state, exit 130.
+      const interrupt = interruptSignal('stopping the running step; finished steps are kept');
+      let result: PipelineResult;
+      try {
+        result = await runPipeline({
+          ...common,
+          gates: gateHandlers({ continueWhenGood: flags.continueWhenGood === true, ask }),
+          onEvent: emit,
+          signal: interrupt.signal,
+          ...(await slurmOptions(config, projectDir, plan.steps, ask)),
+        });
+      } finally {
+        interrupt.dispose();
+        await finishView?.();
+      }
+
+      const report = checklistFor({});
+      const incomplete = result.status === 'succeeded' && plan.unavailable.length > 0 && !flags.only;
+      if (options.json) {
+        printJson({
+          status: result.status,
+          incomplete,
+          unavailable: plan.unavailable,
+          state: result.state,
+          checklist: report,
+        });
+      } else {
+        process.stdout.write(`${renderChecklistTable(report, paint(options.color))}\n`);
+        if (incomplete) note(`note: ${unavailableMessage(plan.unavailable)}`);
+      }
+      if (result.status === 'interrupted') {
+        throw new RfsqError('run interrupted; completed steps are kept', {
+          hint: 'continue with `rfsq run --resume`',
+          exitCode: ExitCode.interrupted,
+        });
+      }
+      process.exitCode = incomplete
+        ? ExitCode.pending
+        : (EXIT_FOR_RUN[result.status] ?? ExitCode.checkFailed);
+    });
+}
+
+/** Slurm projects submit each step with sbatch (chained with afterok) instead of running it here. */
+async function slurmOptions(
+  config: PipelineConfig,
+  projectDir: string,
+  steps: PlannedStep[],
+  ask: ((message: string) => Promise<boolean>) | undefined,
+): Promise<{ executeStep?: StepExecutor }> {
+  if (config.runner !== 'slurm') return {};
+  const { createSlurmExecutor } = await import('../pipeline/slurm-runner.js');
+  return {
+    executeStep: createSlurmExecutor({
+      projectDir,
+      plan: steps,
+      sbatchArgs: config.slurm?.sbatchArgs ?? [],
+      pollMs: (config.slurm?.pollSeconds ?? 30) * 1000,
+      // Ctrl-C offers scancel in a terminal; elsewhere the jobs are cancelled so nothing is left queued.
+      ...(ask ? { confirmCancel: (ids: string[]) => ask(`Cancel Slurm jobs ${ids.join(', ')}?`) } : {}),
+    }),
+  };
+}

@@ -1,0 +1,67 @@
+import path from 'node:path';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { ExitCode, inputError } from '../core/errors.js';
+import { globalOptions, paint, printJson } from '../cli/context.js';
+import { isStale, loadState, type RunState } from '../pipeline/state.js';
+
+function duration(record: { startedAt?: string; finishedAt?: string }): string {
+  if (!record.startedAt) return '—';
+  const end = record.finishedAt ? Date.parse(record.finishedAt) : Date.now();
+  const seconds = (end - Date.parse(record.startedAt)) / 1000;
+  return seconds < 120 ? `${seconds.toFixed(1)}s` : `${Math.round(seconds / 60)}m`;
+}
+
+function renderStatus(state: RunState, stale: boolean, color: boolean): string {
+  const colors = paint(color);
+  const header = `Run ${state.runId} · strategy ${state.strategy} · ${stale ? colors.yellow('stale (its rfsq process is gone)') : state.status}`;
+  const table = new Table({
+    head: ['Step', 'Status', 'Time', 'Exit', 'Metrics'],
+    style: { head: [], border: [] },
+    colWidths: [17, 13, 8, 6, 32],
+    wordWrap: true,
+  });
+  for (const [id, record] of Object.entries(state.steps)) {
+    const metrics = Object.entries(record.metrics)
+      .map(
+        ([name, value]) =>
+          `${name.split('.')[1]}=${typeof value === 'number' ? Number(value.toPrecision(4)) : path.basename(value)}`,
+      )
+      .join(' ');
+    table.push([
+      id,
+      record.status,
+      duration(record),
+      record.exitCode ?? '—',
+      metrics || (record.reason ?? ''),
+    ]);
+  }
+  const gates = state.gates.map((gate) => `gate ${gate.gate}: ${gate.decision} — ${gate.message}`);
+  const hint =
+    stale || state.status === 'interrupted' || state.status === 'failed'
+      ? ['Continue with: rfsq run --resume']
+      : [];
+  return [header, table.toString(), ...gates, ...hint].join('\n');
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('the current or last run: each step with its status, time and metrics')
+    .option('--dir <path>', 'project folder', '.')
+    .addHelpText('after', '\nExamples:\n  rfsq status\n  rfsq status --dir ~/vla --json')
+    .action((flags: { dir: string }, command: Command) => {
+      const options = globalOptions(command);
+      const state = loadState(path.resolve(flags.dir));
+      if (!state) {
+        throw inputError(
+          `no run yet in ${path.resolve(flags.dir)}`,
+          'start one with `rfsq run --strategy B`',
+        );
+      }
+      const stale = isStale(state);
+      if (options.json) printJson({ ...state, stale });
+      else process.stdout.write(`${renderStatus(state, stale, options.color)}\n`);
+      if (stale) process.exitCode = ExitCode.pending;
+    });
+}

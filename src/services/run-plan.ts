@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inputError } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
+import { decideGate, STRATEGY_PLANS, type GateId, type StepId } from '../core/pipeline-plan.js';
+import type { StrategyId } from '../core/plan-facts.js';
+import { CONFIG_FILE, substitute, type PipelineConfig } from '../pipeline/config.js';
+import type { GateHandler, GateResult, PlannedStep } from '../pipeline/pipeline.js';
+
+/** The built binary: dist/bin/rfsq.js, found from dist/src/services (built) or src/services (tests). */
+const RFSQ_BIN = [
+  fileURLToPath(new URL('../../bin/rfsq.js', import.meta.url)),
+  fileURLToPath(new URL('../../dist/bin/rfsq.js', import.meta.url)),
+].find((candidate) => existsSync(candidate))!;
+
+export interface UnavailableStep {
+  id: StepId;
+  title: string;
+  reason: string;
+}
+
+export interface ResolvedPlan {
+  strategy: StrategyId;
+  /** The steps that can run here, in order, up to the first one without a command. */
+  steps: PlannedStep[];
+  /** Steps of the strategy that this config cannot run (no command on this template). */
+  unavailable: UnavailableStep[];
+}
+
+/** `rfsq` as a command's first word runs this very tool, with the same Node, without a global install. */
+function resolveArgv(command: string[]): string[] {
+  if (command[0] === 'rfsq') return [process.execPath, RFSQ_BIN, ...command.slice(1)];
+  return command;
+}
+
+/** Resolves a strategy's steps against a pipeline config: vars substituted, `rfsq` made runnable. */
+export function resolvePlan(config: PipelineConfig, strategy: StrategyId, projectDir: string): ResolvedPlan {
+  const steps: PlannedStep[] = [];
+  const unavailable: UnavailableStep[] = [];
+  for (const ref of STRATEGY_PLANS[strategy]) {
+    const step = config.steps[ref.step];
+    if (!step) {
+      throw inputError(
+        `${CONFIG_FILE} has no step "${ref.step}", which strategy ${strategy} needs`,
+        `add steps.${ref.step}, or regenerate the file with \`rfsq init --force\``,
+      );
+    }
+    if (step.command === null || unavailable.length > 0) {
+      unavailable.push({
+        id: ref.step,
+        title: step.title,
+        reason:
+          step.command === null
+            ? (step.unavailable ?? 'no command on this template')
+            : 'after an unavailable step',
+      });
+      continue;
+    }
+    const where = (field: string) => `steps.${ref.step}.${field}`;
+    const sub = (text: string, field: string) => substitute(text, config.vars, where(field));
+    steps.push({
+      id: ref.step,
+      title: step.title,
+      argv: resolveArgv(step.command.map((word, index) => sub(word, `command[${index}]`))),
+      cwd: path.resolve(projectDir, step.cwd ? sub(step.cwd, 'cwd') : '.'),
+      ...(step.env
+        ? {
+            env: Object.fromEntries(
+              Object.entries(step.env).map(([key, value]) => [key, sub(value, `env.${key}`)]),
+            ),
+          }
+        : {}),
+      ...(step.metricsFile ? { metricsFile: sub(step.metricsFile, 'metricsFile') } : {}),
+      ...(step.metricMap ? { metricMap: step.metricMap } : {}),
+      expectedMetrics: step.expectedMetrics,
+      inputs: step.inputs.map((input, index) => path.resolve(projectDir, sub(input, `inputs[${index}]`))),
+      ...(step.estimateHours ? { estimateHours: step.estimateHours } : {}),
+      ...(ref.gateAfter ? { gateAfter: ref.gateAfter } : {}),
+    });
+  }
+  return { strategy, steps, unavailable };
+}
+
+/**
+ * Gate handlers decided from measured values. A swap that already delivers (≥ 5 points) makes
+ * retraining optional: `continueWhenGood` says yes, `ask` lets a person decide, otherwise stop.
+ */
+export function gateHandlers(options: {
+  continueWhenGood: boolean;
+  ask?: (message: string) => Promise<boolean>;
+}): Record<GateId, GateHandler> {
+  const handle =
+    (gate: GateId): GateHandler =>
+    async (metrics: Metrics): Promise<GateResult> => {
+      const decision = decideGate(gate, metrics);
+      if (decision.decision !== 'ask') return decision;
+      if (options.continueWhenGood) {
+        return {
+          decision: 'continue',
+          message: `${decision.message} Retraining anyway (--continue-when-good).`,
+        };
+      }
+      if (
+        options.ask &&
+        (await options.ask(`${decision.message} Retrain the main and draft models anyway?`))
+      ) {
+        return { decision: 'continue', message: `${decision.message} Retraining, as asked.` };
+      }
+      return {
+        decision: 'stop',
+        message: `${decision.message} Stopped before retraining; rerun with --continue-when-good to retrain anyway.`,
+      };
+    };
+  return { 'phase1-improvement': handle('phase1-improvement'), 'swap-gain': handle('swap-gain') };
+}

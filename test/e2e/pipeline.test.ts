@@ -1,0 +1,203 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT, rfsq, tempDir } from '../helpers/cli.js';
+
+const STUBS = path.join(ROOT, 'test/e2e/stubs');
+
+function readState(dir: string) {
+  return JSON.parse(readFileSync(path.join(dir, '.rfsq/state.json'), 'utf8'));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2]!.startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `rfsq run` in the background and waits until the given step is running. */
+async function startRunUntil(dir: string, step: string) {
+  const child = spawn(process.execPath, [BIN, 'run', '--strategy', 'B', '--yes'], {
+    cwd: dir,
+    env: { ...process.env, CI: 'true', RFSQ_CONFIG_DIR: tempDir() },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await expect
+    .poll(
+      () => {
+        if (!existsSync(path.join(dir, '.rfsq/state.json'))) return undefined;
+        const record = readState(dir).steps[step];
+        return record?.status === 'running' && record.pid ? 'running' : record?.status;
+      },
+      { timeout: 30_000, interval: 100 },
+    )
+    .toBe('running');
+  return { child, exited, stepPid: readState(dir).steps[step].pid as number };
+}
+
+describe('init → run → status → verify on the local template (built binary)', () => {
+  it('runs strategy B through Phase 1, then says what cannot run here', async () => {
+    const dir = tempDir();
+    const configDir = tempDir();
+    expect((await rfsq(['init', '--template', 'local'], { cwd: dir, configDir })).exitCode).toBe(0);
+    const again = await rfsq(['init', '--template', 'local'], { cwd: dir, configDir });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+
+    const run = await rfsq(['run', '--strategy', 'B', '--yes'], { cwd: dir, configDir });
+    expect(run.exitCode).toBe(3);
+    expect(run.stderr).toMatch(/phase1-train succeeded/);
+    expect(run.stderr).toMatch(/phase1-compare metric phase1.robust_mse = /);
+    expect(run.stderr).toMatch(/Measured improvement [\d.]+%: `rfsq recommend` says A with ≥ 3 days/);
+    expect(run.stderr).toMatch(
+      /phase3-swap and the steps after it cannot run here: Phase 3 has no local implementation yet/,
+    );
+    expect(run.stderr).not.toContain('\u001b[');
+    expect(run.stdout).toMatch(/Robust held-out MSE\s*│\s*[\d.]+\s*│\s*< 0.012, goal 0.01\s*│\s*✔ pass/);
+
+    const state = readState(dir);
+    expect(state.steps['phase1-train'].status).toBe('succeeded');
+    expect(state.steps['phase1-compare'].status).toBe('succeeded');
+    expect(state.steps['phase1-compare'].metricSources['phase1.robust_mse']).toMatch(
+      /^file:.*metrics\.json$/,
+    );
+    expect(existsSync(state.steps['phase1-train'].logPath)).toBe(true);
+
+    const status = await rfsq(['status', '--json'], { cwd: dir, configDir });
+    expect(status.exitCode).toBe(0);
+    expect(JSON.parse(status.stdout).stale).toBe(false);
+
+    const verify = await rfsq(['verify', '--json'], { cwd: dir, configDir });
+    const report = JSON.parse(verify.stdout);
+    expect(report.strategy).toBe('B');
+    expect(report.summary).toEqual({ pass: 4, fail: 0, pending: 3, 'n/a': 3 });
+    expect(verify.exitCode).toBe(3);
+
+    // Resume skips what is unchanged; --only --force reruns one step.
+    const resumed = await rfsq(['run', '--resume', '--yes'], { cwd: dir, configDir });
+    expect(resumed.stderr).toMatch(/skipped phase1-train: unchanged since it succeeded/);
+    expect(resumed.stderr).toMatch(/skipped phase1-compare: unchanged since it succeeded/);
+    const only = await rfsq(['run', '--strategy', 'B', '--only', 'phase1-compare', '--force'], {
+      cwd: dir,
+      configDir,
+    });
+    expect(only.stderr).toMatch(/\[2\/2\] phase1-compare/);
+    expect(only.stderr).not.toMatch(/\[1\/2\] phase1-train/);
+    expect(only.exitCode).toBe(0);
+  }, 180_000);
+
+  it('stops on Ctrl-C with exit 130, leaves no process behind, and resumes', async () => {
+    const dir = tempDir();
+    await rfsq(['init', '--template', 'local'], { cwd: dir });
+    const { child, exited, stepPid } = await startRunUntil(dir, 'phase1-train');
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(isAlive(stepPid)).toBe(false);
+    const state = readState(dir);
+    expect(state.status).toBe('interrupted');
+    expect(state.steps['phase1-train'].status).toBe('interrupted');
+
+    const resumed = await rfsq(['run', '--resume'], { cwd: dir });
+    expect(resumed.stderr).toMatch(/resuming run/);
+    expect(resumed.stderr).toMatch(/\[1\/2\] phase1-train/);
+    expect(readState(dir).steps['phase1-compare'].status).toBe('succeeded');
+  }, 180_000);
+
+  it('reports a killed rfsq as stale, and resumes it', async () => {
+    const dir = tempDir();
+    await rfsq(['init', '--template', 'local'], { cwd: dir });
+    const { child, exited, stepPid } = await startRunUntil(dir, 'phase1-train');
+    child.kill('SIGKILL');
+    await exited;
+    const status = await rfsq(['status'], { cwd: dir });
+    expect(status.stdout).toMatch(/stale \(its rfsq process is gone\)/);
+    expect(status.stdout).toMatch(/rfsq run --resume/);
+    expect(status.exitCode).toBe(3);
+
+    const resumed = await rfsq(['run', '--resume'], { cwd: dir });
+    expect(isAlive(stepPid)).toBe(false);
+    expect(resumed.stderr).toMatch(/\[1\/2\] phase1-train/);
+    expect(readState(dir).steps['phase1-compare'].status).toBe('succeeded');
+  }, 180_000);
+
+  it.each([
+    [['run'], /the strategy is missing/],
+    [['run', '--strategy', 'B', '--only', 'phase9'], /unknown step "phase9" for --only/],
+    [['run', '--strategy', 'B', '--from', 'phase3-swap'], /step phase3-swap cannot run here/],
+  ])('rejects %j with exit 2', async (args, message) => {
+    const dir = tempDir();
+    await rfsq(['init', '--template', 'local'], { cwd: dir });
+    const result = await rfsq(args, { cwd: dir });
+    expect(result.stderr).toMatch(message);
+    expect(result.exitCode).toBe(2);
+  });
+
+  it('names the field of a broken config, and the missing config', async () => {
+    const dir = tempDir();
+    expect((await rfsq(['run', '--strategy', 'B'], { cwd: dir })).stderr).toMatch(
+      /no rfsq.config.json in .*rfsq init --template local/s,
+    );
+    await rfsq(['init', '--template', 'local'], { cwd: dir });
+    const file = path.join(dir, 'rfsq.config.json');
+    const config = JSON.parse(readFileSync(file, 'utf8'));
+    config.steps['phase1-train'].command = 'rfsq train';
+    writeFileSync(file, JSON.stringify(config));
+    const result = await rfsq(['run', '--strategy', 'B'], { cwd: dir });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/steps\.phase1-train\.command: Invalid input: expected array/);
+  });
+});
+
+describe('the modal and slurm templates', () => {
+  it.each(['modal', 'slurm'])('%s --dry-run shows the plan commands', async (template) => {
+    const dir = tempDir();
+    await rfsq(['init', '--template', template], { cwd: dir });
+    const result = await rfsq(['run', '--strategy', 'A', '--dry-run', '--json'], { cwd: dir });
+    expect(result.exitCode).toBe(0);
+    const commands = JSON.parse(result.stdout).decisions.map((decision: { argv: string[] }) =>
+      decision.argv.join(' '),
+    );
+    const launcher = template === 'modal' ? 'modal run' : 'python';
+    expect(commands).toEqual([
+      `${launcher} train_rfsq_robust.py --use-layernorm True --num-episodes 50 --epochs 100`,
+      'python test_layernorm_improvement.py',
+      `${launcher} train_openvla_rfsq.py --rfsq-checkpoint /models/rfsq_robust_best.pt --use-layernorm True`,
+      `${launcher} phase2_draft_retrain/modal_train_draft_with_projection.py --rfsq-checkpoint /models/rfsq_robust_best.pt --use-layernorm True`,
+      `${launcher} phase3/modal_phase3_libero_eval.py --num-trials 50 --use-speculative-decoding True`,
+    ]);
+  });
+
+  it('runs strategy A on Modal (through a stub `modal`) and fills the checklist from the step output', async () => {
+    const dir = tempDir();
+    const bin = path.join(dir, 'bin');
+    mkdirSync(bin);
+    // A real Python named `python`, as the plan's commands spell it.
+    symlinkSync('/usr/bin/python3', path.join(bin, 'python'));
+    writeFileSync(
+      path.join(dir, 'test_layernorm_improvement.py'),
+      'print("RFSQ_METRIC phase1.naive_mse 0.018")\nprint("RFSQ_METRIC phase1.robust_mse 0.0098")\n',
+    );
+    await rfsq(['init', '--template', 'modal'], { cwd: dir });
+    const log = path.join(dir, 'modal-calls.log');
+    const env = { PATH: `${STUBS}:${bin}:${process.env.PATH}`, MODAL_STUB_LOG: log };
+    const result = await rfsq(['run', '--strategy', 'A', '--yes', '--json'], { cwd: dir, env });
+    const output = JSON.parse(result.stdout);
+    expect(output.status).toBe('succeeded');
+    const byId = Object.fromEntries(
+      output.checklist.items.map((item: { id: string; status: string; value: unknown }) => [item.id, item]),
+    );
+    expect(byId['p1.mse'].value).toBe(0.0098);
+    expect(byId['p2.main_acc'].value).toBe(0.921);
+    expect(byId['p2.draft_acc'].value).toBe(0.915);
+    expect(byId['p3.success'].value).toBe(0.87);
+    expect(byId['p3.inference_ms'].value).toBe(48.2);
+    // The main-minus-naive item stays pending: nothing measured the naive main model.
+    expect(byId['p2.main_vs_naive'].status).toBe('pending');
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(4);
+  }, 60_000);
+});

@@ -1,0 +1,219 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { killProcessTree, runStep } from '../../src/pipeline/executor.js';
+import { isProcessAlive } from '../../src/pipeline/process.js';
+import { nodeStep, readPid, script, tempDir, waitFor } from './helpers.js';
+
+describe('runStep', () => {
+  it('collects metrics from the log and the metrics file, with sources', async () => {
+    const dir = tempDir();
+    const file = script(
+      dir,
+      'train.mjs',
+      `import { writeFileSync } from 'node:fs';
+console.log('epoch 1');
+console.log('\\u001b[32mBest MSE: 0.0123 (at epoch 1)\\u001b[0m');
+console.error('warning: something on stderr');
+console.log('Best MSE: 0.0098 (at epoch 87)');
+writeFileSync('metrics.json', JSON.stringify({ phase1: { naive_mse: 0.018 } }));
+`,
+    );
+    const lines: string[] = [];
+    const seen: string[] = [];
+    const logPath = path.join(dir, 'logs', 'train.log');
+    const outcome = await runStep(
+      nodeStep(dir, 'train', file, {
+        metricsFile: 'metrics.json',
+        expectedMetrics: ['phase1.robust_mse', 'phase1.naive_mse'],
+      }),
+      {
+        logPath,
+        onLine: (stream, line) => lines.push(`${stream}:${line}`),
+        onMetric: (name, value) => seen.push(`${name}=${value}`),
+      },
+    );
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.metrics).toEqual({ 'phase1.robust_mse': 0.0098, 'phase1.naive_mse': 0.018 });
+    expect(outcome.metricSources['phase1.naive_mse']).toBe(`file:${path.join(dir, 'metrics.json')}`);
+    // The source names the log line (1-based) that holds the value; stdout and stderr may interleave.
+    const source = outcome.metricSources['phase1.robust_mse'] ?? '';
+    expect(source.startsWith(`log:${logPath}:`)).toBe(true);
+    const lineNumber = Number(source.slice(`log:${logPath}:`.length));
+    const log = readFileSync(logPath, 'utf8').split('\n');
+    expect(log[0]).toMatch(/^--- rfsq: step train started/);
+    expect(log[lineNumber - 1]).toBe('Best MSE: 0.0098 (at epoch 87)');
+    expect(log).toContain('warning: something on stderr');
+    expect(lines).toContain('stderr:warning: something on stderr');
+    expect(seen).toEqual(['phase1.robust_mse=0.0123', 'phase1.robust_mse=0.0098', 'phase1.naive_mse=0.018']);
+  });
+
+  it('reads an RSD results file as the metrics file', async () => {
+    const dir = tempDir();
+    const file = script(
+      dir,
+      'eval.mjs',
+      `import { writeFileSync } from 'node:fs';
+writeFileSync('libero_spatial_rsd_results.json', JSON.stringify({ final_success_rate: 92, rsd_stats: { avg_total_time_ms: 48 } }));
+`,
+    );
+    const outcome = await runStep(
+      nodeStep(dir, 'eval', file, {
+        metricsFile: 'libero_spatial_rsd_results.json',
+        expectedMetrics: ['phase3.success_rate'],
+      }),
+      { logPath: path.join(dir, 'eval.log') },
+    );
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.metrics).toEqual({ 'phase3.success_rate': 0.92, 'phase3.inference_ms': 48 });
+  });
+
+  it('reports a failing step with its exit code and last stderr line', async () => {
+    const dir = tempDir();
+    const file = script(
+      dir,
+      'fail.mjs',
+      `console.error('loading data');\nconsole.error('CUDA out of memory');\nprocess.exit(3);\n`,
+    );
+    const outcome = await runStep(nodeStep(dir, 'fail', file), { logPath: path.join(dir, 'fail.log') });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.exitCode).toBe(3);
+    expect(outcome.reason).toContain('exited with code 3');
+    expect(outcome.reason).toContain('CUDA out of memory');
+  });
+
+  it('reports a command that cannot start', async () => {
+    const dir = tempDir();
+    const outcome = await runStep(
+      { id: 'x', argv: [path.join(dir, 'no-such-program')], cwd: dir, expectedMetrics: [] },
+      { logPath: path.join(dir, 'x.log') },
+    );
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toMatch(/could not start .*ENOENT/);
+  });
+
+  it('marks a step that exits 0 without its metrics as unverified', async () => {
+    const dir = tempDir();
+    const file = script(dir, 'quiet.mjs', `console.log('done, trust me');\n`);
+    const outcome = await runStep(
+      nodeStep(dir, 'quiet', file, { expectedMetrics: ['phase2.draft_coarse_acc'], metricsFile: 'm.json' }),
+      { logPath: path.join(dir, 'quiet.log') },
+    );
+    expect(outcome.status).toBe('unverified');
+    expect(outcome.reason).toContain('phase2.draft_coarse_acc');
+    expect(outcome.reason).toContain('was not written');
+  });
+
+  it('ignores a metrics file left by an earlier attempt', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'm.json'), JSON.stringify({ 'phase2.draft_coarse_acc': 0.9 }));
+    const old = new Date(Date.now() - 60_000);
+    const { utimesSync } = await import('node:fs');
+    utimesSync(path.join(dir, 'm.json'), old, old);
+    const file = script(dir, 'quiet.mjs', `console.log('nothing new');\n`);
+    const outcome = await runStep(
+      nodeStep(dir, 'quiet', file, { expectedMetrics: ['phase2.draft_coarse_acc'], metricsFile: 'm.json' }),
+      { logPath: path.join(dir, 'quiet.log') },
+    );
+    expect(outcome.status).toBe('unverified');
+    expect(outcome.metrics).toEqual({});
+  });
+
+  it('kills the whole process tree on abort, leaving no orphans', async () => {
+    const dir = tempDir();
+    const pidFile = path.join(dir, 'grandchild.pid');
+    const childPidFile = path.join(dir, 'child.pid');
+    // The grandchild ignores SIGTERM, so only the SIGKILL after the grace period stops it.
+    const grandchild = script(
+      dir,
+      'grandchild.mjs',
+      `import { writeFileSync } from 'node:fs';
+process.on('SIGTERM', () => {});
+writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = script(
+      dir,
+      'child.mjs',
+      `import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+writeFileSync(${JSON.stringify(childPidFile)}, String(process.pid));
+spawn(process.execPath, [${JSON.stringify(grandchild)}], { stdio: 'inherit' });
+console.log('started');
+setInterval(() => {}, 1000);
+`,
+    );
+    const controller = new AbortController();
+    const logPath = path.join(dir, 'tree.log');
+    const running = runStep(nodeStep(dir, 'tree', child), {
+      logPath,
+      signal: controller.signal,
+      graceMs: 300,
+    });
+    const grandPid = await waitFor(() => readPid(pidFile));
+    const childPid = await waitFor(() => readPid(childPidFile));
+    expect(isProcessAlive(grandPid)).toBe(true);
+    controller.abort();
+    const outcome = await running;
+    expect(outcome.status).toBe('interrupted');
+    expect(isProcessAlive(childPid)).toBe(false);
+    expect(isProcessAlive(grandPid)).toBe(false);
+    expect(readFileSync(logPath, 'utf8')).toContain('started');
+  });
+
+  it('stops processes a step leaves behind after it exits', async () => {
+    const dir = tempDir();
+    const pidFile = path.join(dir, 'left.pid');
+    const file = script(
+      dir,
+      'leaver.mjs',
+      `import { spawn } from 'node:child_process';
+const left = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+left.unref();
+import('node:fs').then(({ writeFileSync }) => { writeFileSync(${JSON.stringify(pidFile)}, String(left.pid)); process.exit(0); });
+`,
+    );
+    const outcome = await runStep(nodeStep(dir, 'leaver', file), {
+      logPath: path.join(dir, 'l.log'),
+      graceMs: 300,
+    });
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.reason).toContain('left processes running');
+    expect(isProcessAlive(readPid(pidFile) ?? 0)).toBe(false);
+  });
+
+  it('killProcessTree stops a detached group', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    const pid = child.pid ?? 0;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await killProcessTree(pid, 300);
+    await exited;
+    expect(isProcessAlive(pid)).toBe(false);
+  });
+});
+
+describe('runStep log', () => {
+  it('appends attempts to the same log and keeps line numbers exact', async () => {
+    const dir = tempDir();
+    const file = script(
+      dir,
+      'acc.mjs',
+      `console.log('noise');\nconsole.log('Val Acc: L0=0.9 L1=0.8 L2=0.7 | Avg=0.8');\n`,
+    );
+    const logPath = path.join(dir, 'acc.log');
+    const step = nodeStep(dir, 'acc', file, { expectedMetrics: ['phase2.main_token_acc'] });
+    const first = await runStep(step, { logPath });
+    const second = await runStep(step, { logPath });
+    expect(first.metricSources['phase2.main_token_acc']).toBe(`log:${logPath}:3`);
+    expect(second.metricSources['phase2.main_token_acc']).toBe(`log:${logPath}:6`);
+    const lines = readFileSync(logPath, 'utf8').split('\n');
+    expect(lines[5]).toBe('Val Acc: L0=0.9 L1=0.8 L2=0.7 | Avg=0.8');
+    expect(lines.filter((line) => line.startsWith('--- rfsq: step acc'))).toHaveLength(2);
+  });
+});
