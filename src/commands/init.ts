@@ -80,8 +80,9 @@ export function registerInit(program: Command): void {
       process.stdout.write(
         `${result.overwritten ? 'Overwrote' : 'Wrote'} ${result.file} (template ${template})\n`,
       );
+      const dir = flags.dir === '.' ? '' : ` --dir ${flags.dir}`;
       process.stdout.write(
-        `Next: rfsq run --strategy B --dry-run   (or \`rfsq recommend\` to choose the strategy)\n`,
+        `Next: rfsq run --strategy B --dry-run${dir}   (or \`rfsq recommend\` to choose the strategy)\n`,
       );
     });
 }

@@ -27,7 +27,10 @@ export function registerRecommend(program: Command): void {
     .option('--improvement <percent>', 'measured held-out improvement of Robust over naive, in %')
     .option('--naive-mse <mse>', 'held-out MSE of the naive tokenizer (with --robust-mse)')
     .option('--robust-mse <mse>', 'held-out MSE of the Robust tokenizer (with --naive-mse)')
-    .option('--from <metrics.json>', 'read phase1.* metrics from a file written by `rfsq compare`')
+    .option(
+      '--from <metrics.json>',
+      'read phase1.* metrics from a file written by `rfsq compare`, or from a project folder with a run',
+    )
     .option('--not-measured', 'the improvement is not measured yet')
     .addHelpText(
       'after',

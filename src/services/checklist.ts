@@ -1,4 +1,4 @@
-import { existsSync, unwatchFile, watchFile } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { evaluateChecklist, type ChecklistResult } from '../core/checklist.js';
 import { inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
@@ -65,13 +65,30 @@ export function buildChecklist(
 }
 
 /**
- * Calls `onChange` whenever one of the files changes. Polling (not fs.watch) survives the
- * atomic rename that writers use, which replaces the file's inode.
+ * Calls `onChange` whenever one of the files changes. Polling (not fs.watch) survives the atomic
+ * rename that writers use, which replaces the file's inode. The first look is synchronous, so a
+ * caller that reads the files right after subscribing misses no change.
  */
 export function watchFiles(files: readonly string[], onChange: () => void, intervalMs = 250): () => void {
-  const listener = () => onChange();
-  for (const file of files) watchFile(file, { interval: intervalMs }, listener);
-  return () => {
-    for (const file of files) unwatchFile(file, listener);
+  const signature = (file: string) => {
+    try {
+      const stats = statSync(file);
+      return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
   };
+  const seen = files.map(signature);
+  const timer = setInterval(() => {
+    let changed = false;
+    files.forEach((file, index) => {
+      const now = signature(file);
+      if (now !== seen[index]) {
+        seen[index] = now;
+        changed = true;
+      }
+    });
+    if (changed) onChange();
+  }, intervalMs);
+  return () => clearInterval(timer);
 }

@@ -1,7 +1,16 @@
 import path from 'node:path';
 import { inputError } from '../core/errors.js';
-import { loadCheckpoint } from '../ml/checkpoint.js';
+import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
 import { chunkEpisodes, loadActions, readNpy, writeNpy } from '../ml/data/index.js';
+
+/** A checkpoint that can take raw actions: it must carry its normalization statistics. */
+async function loadTokenizer(dir: string): Promise<Checkpoint> {
+  const checkpoint = await loadCheckpoint(dir);
+  if (!checkpoint.normalization) {
+    throw inputError(`checkpoint ${dir} has no normalization statistics`, 'retrain it with `rfsq train`');
+  }
+  return checkpoint;
+}
 
 export interface EncodeReport {
   checkpoint: string;
@@ -25,13 +34,7 @@ export async function encodeActions(options: {
   output: string;
   numEpisodes?: number;
 }): Promise<EncodeReport> {
-  const checkpoint = await loadCheckpoint(options.checkpoint);
-  if (!checkpoint.normalization) {
-    throw inputError(
-      `checkpoint ${options.checkpoint} has no normalization statistics`,
-      'retrain it with `rfsq train`',
-    );
-  }
+  const checkpoint = await loadTokenizer(options.checkpoint);
   const { actionDim, latentDim, numLayers } = checkpoint.config.architecture;
   const chunk = Number((checkpoint.config.training as { chunk?: number } | undefined)?.chunk ?? 8);
   const dataset = await loadActions(options.input, { numEpisodes: options.numEpisodes, actionDim });
@@ -71,13 +74,7 @@ export async function decodeCodes(options: {
   input: string;
   output: string;
 }): Promise<DecodeReport> {
-  const checkpoint = await loadCheckpoint(options.checkpoint);
-  if (!checkpoint.normalization) {
-    throw inputError(
-      `checkpoint ${options.checkpoint} has no normalization statistics`,
-      'retrain it with `rfsq train`',
-    );
-  }
+  const checkpoint = await loadTokenizer(options.checkpoint);
   const { actionDim, latentDim, numLayers, numLevels } = checkpoint.config.architecture;
   const array = await readNpy(options.input);
   const [count, chunk, hidden, layers] = array.shape;

@@ -1,0 +1,40 @@
+import { render } from 'ink-testing-library';
+import { describe, expect, it, vi } from 'vitest';
+import { InitWizard, type InitAnswers } from '../../src/wizard/InitWizard.js';
+
+const press = async (stdin: { write: (data: string) => void }, ...keys: string[]) => {
+  for (const key of keys) {
+    stdin.write(key);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe('the init wizard', () => {
+  it('asks the template, then the data for the local one', async () => {
+    const onDone = vi.fn<(answers: InitAnswers | null) => void>();
+    const { stdin, lastFrame } = render(<InitWizard configExists={false} onDone={onDone} />);
+    await expect.poll(() => lastFrame()).toContain('Where do the steps run?');
+    await press(stdin, '\r');
+    await expect.poll(() => lastFrame()).toContain('Action data for Phase 1');
+    await press(stdin, ...'libero.hdf5'.split(''), '\r');
+    await expect
+      .poll(() => onDone.mock.calls[0]?.[0])
+      .toEqual({ template: 'local', vars: { data: 'libero.hdf5' }, force: false });
+  });
+
+  it('never overwrites without a yes', async () => {
+    const onDone = vi.fn<(answers: InitAnswers | null) => void>();
+    const { stdin, lastFrame } = render(<InitWizard configExists onDone={onDone} />);
+    await expect.poll(() => lastFrame()).toContain('Where do the steps run?');
+    await press(stdin, '2'); // modal
+    await expect.poll(() => lastFrame()).toContain('rfsq.config.json already exists. Overwrite it?');
+    await press(stdin, '\r'); // "No, keep it" is first
+    await expect.poll(() => onDone.mock.calls[0]?.[0]).toEqual(null);
+
+    const again = vi.fn<(answers: InitAnswers | null) => void>();
+    const second = render(<InitWizard template="slurm" configExists onDone={again} />);
+    await expect.poll(() => second.lastFrame()).toContain('Overwrite it?');
+    await press(second.stdin, '2');
+    await expect.poll(() => again.mock.calls[0]?.[0]).toEqual({ template: 'slurm', vars: {}, force: true });
+  });
+});
