@@ -61,7 +61,7 @@ describe('the live run view', () => {
       value: 0.0098,
       source: 'log:/l:3',
     });
-    await tick();
+    await expect.poll(() => lastFrame()).toContain('phase1.robust_mse = 0.0098');
     const running = lastFrame()!;
     expect(running).toMatch(/\[1\/1\] Measure the improvement \d+s \(est\. 6–12 min\)/);
     expect(running).toContain('│ line 8');
@@ -84,7 +84,7 @@ describe('the live run view', () => {
         finishedAt: '2026-01-01T00:00:02.500Z',
       },
     } as PipelineEvent);
-    await tick();
+    await expect.poll(() => frames.join('\n')).toContain('Measured improvement 80%');
     const output = frames.join('\n');
     expect(output).toMatch(/succeeded\s+phase1-compare\s+2.5s/);
     expect(output).toContain('Measured improvement 80%');
@@ -92,13 +92,12 @@ describe('the live run view', () => {
 
     let answered: boolean | undefined;
     askers.forEach((asker) => asker({ message: 'Retrain anyway?', answer: (yes) => (answered = yes) }));
+    await expect.poll(() => lastFrame()).toContain('Retrain anyway?');
     await tick();
-    expect(lastFrame()).toContain('Retrain anyway?');
     expect(answered).toBeUndefined();
     stdin.write('\r');
-    await tick();
-    expect(answered).toBe(true);
-    expect(lastFrame()).not.toContain('Retrain anyway?');
+    await expect.poll(() => answered).toBe(true);
+    await expect.poll(() => lastFrame()).not.toContain('Retrain anyway?');
     unmount();
   });
 });
