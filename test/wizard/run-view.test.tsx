@@ -32,7 +32,7 @@ describe('the live run view', () => {
         afterStep={(step) => (step === 'phase1-compare' ? 'Measured improvement 80%' : undefined)}
       />,
     );
-    await tick();
+    await expect.poll(() => listeners.size + askers.size).toBe(2);
     const decision = {
       id: 'phase1-compare',
       title: 'Measure the improvement',
