@@ -38,7 +38,10 @@ function toChunkSet(episodes: Episode[], chunk: number, stats: NormStats): Chunk
  * 1st/99th-percentile normalization on the training episodes only, and chunks both sets.
  */
 export async function prepareData(options: DataOptions): Promise<PreparedData> {
-  const dataset = await loadActions(options.data, { numEpisodes: options.numEpisodes, seed: options.seed });
+  const dataset = await loadActions(await resolveSimData(options.data), {
+    numEpisodes: options.numEpisodes,
+    seed: options.seed,
+  });
   const { train, heldOut } = splitEpisodes(dataset.episodes, {
     heldOutFraction: options.heldOutFraction,
     seed: options.seed,
@@ -61,8 +64,21 @@ export async function heldOutFor(
   options: { numEpisodes?: number; seed: number; chunk: number; episodes?: readonly string[] },
   normalization: NormStats,
 ): Promise<{ set: ChunkSet; episodes: string[] }> {
-  const dataset = await loadActions(data, { numEpisodes: options.numEpisodes, seed: options.seed });
+  const dataset = await loadActions(await resolveSimData(data), {
+    numEpisodes: options.numEpisodes,
+    seed: options.seed,
+  });
   const wanted = options.episodes ? new Set(options.episodes) : undefined;
   const episodes = wanted ? dataset.episodes.filter((episode) => wanted.has(episode.name)) : dataset.episodes;
   return { set: toChunkSet(episodes, options.chunk, normalization), episodes: episodes.map((e) => e.name) };
+}
+
+/**
+ * `sim` names the embedded simulator's demonstrations: expert episodes of the MuJoCo task family,
+ * collected once (deterministically) and cached under .rfsq/cache. Other sources pass through.
+ */
+export async function resolveSimData(data: string): Promise<string> {
+  if (data !== 'sim') return data;
+  const { ensureDefaultDemos } = await import('../sim/index.js');
+  return (await ensureDefaultDemos()).path;
 }

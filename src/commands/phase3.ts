@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { globalOptions, note, printJson } from '../cli/context.js';
+import { parseChoice, parseInteger } from '../cli/parse.js';
+import { Progress } from '../cli/progress.js';
+
+interface Phase3Flags {
+  policy: string;
+  tokenizer: string;
+  policyTokenizer?: string;
+  trainMissing?: boolean;
+  data: string;
+  trials: string;
+  seed: string;
+  baseline?: boolean;
+  backend: string;
+  metricsOut?: string;
+}
+
+const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+
+export function registerPhase3(program: Command): void {
+  const phase3 = program
+    .command('phase3')
+    .description('Phase 3 of the miniature: closed-loop evaluation in the simulator');
+  phase3
+    .command('eval')
+    .description('run the policy in the MuJoCo tasks, with and without speculative decoding')
+    .requiredOption('--policy <dir>', 'folder with main/ and draft/ from `rfsq phase2 train`')
+    .requiredOption('--tokenizer <dir>', 'the tokenizer that decodes the predicted codes')
+    .option(
+      '--policy-tokenizer <dir>',
+      'the tokenizer the policy was trained on, if another one (the decoder swap)',
+    )
+    .option('--train-missing', 'train the policies on the policy tokenizer first if the folder has none')
+    .option('--data <path|sim>', 'demonstrations used with --train-missing', 'sim')
+    .option('--trials <n>', 'trials per task', '10')
+    .option('--seed <n>', 'evaluation seed', '0')
+    .option(
+      '--baseline',
+      'record the success rate as phase3.baseline_success_rate (the before-change evaluation)',
+    )
+    .option('--backend <name>', 'auto, tensorflow, wasm or cpu', 'auto')
+    .option('--metrics-out <file>', 'write phase3.* metrics for `rfsq verify`')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rfsq phase3 eval --policy runs/phase2/robust --tokenizer runs/phase1/robust --metrics-out m.json\n  rfsq phase3 eval --policy runs/phase2/naive --policy-tokenizer runs/phase1/naive --tokenizer runs/phase1/robust --train-missing',
+    )
+    .action(async (flags: Phase3Flags, command: Command) => {
+      const options = globalOptions(command);
+      const { evaluatePhase3 } = await import('../services/phase3.js');
+      const progress = new Progress();
+      const report = await evaluatePhase3({
+        policy: flags.policy,
+        tokenizer: flags.tokenizer,
+        policyTokenizer: flags.policyTokenizer,
+        trainMissing: flags.trainMissing === true,
+        data: flags.data,
+        trialsPerTask: parseInteger(flags.trials, '--trials'),
+        seed: parseInteger(flags.seed, '--seed', 0),
+        baseline: flags.baseline === true,
+        backend: parseChoice(flags.backend, '--backend', ['auto', 'tensorflow', 'wasm', 'cpu'] as const),
+        metricsOut: flags.metricsOut,
+        onTrial: (done, total) => progress.update(done / total, 'trials', `${done}/${total}`),
+      });
+      progress.done();
+      if (options.json) return printJson(report);
+      note(`backend: ${report.backend}`);
+      const { speculative: spec, greedy } = report;
+      const lines = [
+        `${report.trials} trials${report.decoderSwap ? ' (decoder swap: policy trained on other codes)' : ''}`,
+        `success ${pct(spec.successRate)} (fine-grained ${pct(spec.fineGrainedSuccessRate)}); per task: ${Object.entries(
+          spec.perTask,
+        )
+          .map(([task, rate]) => `${task} ${pct(rate)}`)
+          .join(', ')}`,
+        `speculative: acceptance ${pct(spec.acceptanceRate)}, ${spec.mainPassesPerChunk.toFixed(2)} main passes + ${spec.draftPassesPerChunk} draft pass per chunk, inference p50 ${spec.inferenceMs.p50.toFixed(2)} ms, p95 ${spec.inferenceMs.p95.toFixed(2)} ms`,
+        `greedy:      ${greedy.mainPassesPerChunk.toFixed(2)} main passes per chunk, inference p50 ${greedy.inferenceMs.p50.toFixed(2)} ms, p95 ${greedy.inferenceMs.p95.toFixed(2)} ms; success ${pct(greedy.successRate)}`,
+      ];
+      if (flags.metricsOut) lines.push(`Metrics written to ${flags.metricsOut}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

@@ -1,0 +1,122 @@
+import { continueGreedy, decodeGreedy } from './decode.js';
+import {
+  type DraftPolicy,
+  type LayerQuery,
+  type MainPolicy,
+  type PolicyDataset,
+  validateDataset,
+} from './model.js';
+
+/**
+ * Token accuracy of the policies on a (held-out) set, per residual layer. Three different numbers for the
+ * main model, named for what they condition on:
+ *
+ * - teacher-forced: layer l predicted from the ground-truth codes of layers < l (the training condition);
+ * - free-running: greedy decoding from the observation alone, each layer conditioned on the model's own
+ *   predictions (what a deployed policy produces). `mainTokenAcc` is this one, over all layers;
+ * - given coarse: L{D}..L{layers-1} decoded free-running after the ground-truth L0..L{D-1} (D = 3 by default).
+ */
+
+export interface MainReport {
+  count: number;
+  /** 1 / levels. */
+  chance: number;
+  /** Free-running token accuracy over all layers (the checklist's phase2.main_token_acc). */
+  mainTokenAcc: number;
+  /** Free-running accuracy per layer. */
+  perLayerFreeRunning: number[];
+  /** Teacher-forced token accuracy over all layers. */
+  mainTokenAccTeacherForced: number;
+  perLayerTeacherForced: number[];
+  /** First layer decoded after the ground-truth coarse layers (3: L3..L7 given L0..L2). */
+  fineFromLayer: number;
+  /** Free-running accuracy over layers fineFromLayer.. when the coarse layers are ground truth. */
+  fineTokenAccGivenCoarse: number;
+  /** Per layer fineFromLayer..layers-1. */
+  perLayerGivenCoarse: number[];
+}
+
+export interface DraftReport {
+  count: number;
+  chance: number;
+  /** Token accuracy over the draft's layers (L0..L2). */
+  draftCoarseAcc: number;
+  perLayer: number[];
+}
+
+/** Per-layer accuracy of predicted codes [count, tokens, layers] against truth, for layers 0..n-1. */
+function perLayerAccuracy(
+  pred: Int32Array,
+  truth: Int32Array,
+  count: number,
+  tokens: number,
+  layers: number,
+): number[] {
+  const correct = new Array<number>(layers).fill(0);
+  for (let n = 0; n < count; n++)
+    for (let j = 0; j < tokens; j++)
+      for (let l = 0; l < layers; l++) {
+        const i = (n * tokens + j) * layers + l;
+        if (pred[i] === truth[i]) correct[l] = (correct[l] as number) + 1;
+      }
+  return correct.map((c) => c / (count * tokens));
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+export function evaluateMain(model: MainPolicy, set: PolicyDataset, coarseLayers = 3): MainReport {
+  const { obsDim, shape } = model.config;
+  validateDataset(set, obsDim, shape, 'evaluation');
+  const { layers } = shape;
+  const tokens = model.tokens;
+  const { count, obs, codes } = set;
+
+  // Teacher forced: every (sample, layer) query conditioned on the ground truth, in blocks of samples.
+  const teacher = new Int32Array(codes.length);
+  const block = 64;
+  for (let s0 = 0; s0 < count; s0 += block) {
+    const queries: LayerQuery[] = [];
+    for (let n = s0; n < Math.min(count, s0 + block); n++)
+      for (let l = 0; l < layers; l++) queries.push({ sample: n, layer: l });
+    const pred = model.predict(obs, codes, count, queries);
+    queries.forEach((q, r) => {
+      for (let j = 0; j < tokens; j++)
+        teacher[(q.sample * tokens + j) * layers + q.layer] = pred[r * tokens + j] as number;
+    });
+  }
+  const perLayerTeacherForced = perLayerAccuracy(teacher, codes, count, tokens, layers);
+
+  const free = decodeGreedy(model, obs).codes;
+  const perLayerFreeRunning = perLayerAccuracy(free, codes, count, tokens, layers);
+
+  const fineFromLayer = Math.min(coarseLayers, layers);
+  const given = codes.slice();
+  continueGreedy(model, obs, count, given, new Int32Array(count).fill(fineFromLayer), new Int32Array(count));
+  const perLayerGivenCoarse = perLayerAccuracy(given, codes, count, tokens, layers).slice(fineFromLayer);
+
+  return {
+    count,
+    chance: 1 / shape.levels,
+    mainTokenAcc: mean(perLayerFreeRunning),
+    perLayerFreeRunning,
+    mainTokenAccTeacherForced: mean(perLayerTeacherForced),
+    perLayerTeacherForced,
+    fineFromLayer,
+    fineTokenAccGivenCoarse: mean(perLayerGivenCoarse),
+    perLayerGivenCoarse,
+  };
+}
+
+export function evaluateDraft(model: DraftPolicy, set: PolicyDataset): DraftReport {
+  const { obsDim, shape, draftLayers } = model.config;
+  validateDataset(set, obsDim, shape, 'evaluation');
+  const tokens = model.tokens;
+  const proposal = model.propose(set.obs, set.count); // [count, tokens, draftLayers]
+  const truth = new Int32Array(proposal.length);
+  for (let n = 0; n < set.count; n++)
+    for (let j = 0; j < tokens; j++)
+      for (let l = 0; l < draftLayers; l++)
+        truth[(n * tokens + j) * draftLayers + l] = set.codes[(n * tokens + j) * shape.layers + l] as number;
+  const perLayer = perLayerAccuracy(proposal, truth, set.count, tokens, draftLayers);
+  return { count: set.count, chance: 1 / shape.levels, draftCoarseAcc: mean(perLayer), perLayer };
+}

@@ -1,0 +1,416 @@
+import { inputError } from '../../core/errors.js';
+import { Prng } from '../prng.js';
+
+/**
+ * Phase 2 policies on tokenizer codes, in a miniature: a main model that predicts the codes of one residual
+ * layer at a time (autoregressive over layers) and a small draft model that predicts the coarse layers in
+ * one pass. Parameters live in one flat Float32Array per model (views per named tensor) so that training
+ * (TensorFlow.js, src/ml/policy/train.ts) and checkpoints share them; inference is plain JavaScript with
+ * float64 accumulation, row by row, so a row's logits never depend on which other rows share its pass (the
+ * property speculative decoding relies on to reproduce greedy decoding exactly).
+ */
+
+/** Shape of one chunk's codes: [chunk, hidden, layers], level indices 0..levels-1. */
+export interface CodeShape {
+  chunk: number;
+  hidden: number;
+  layers: number;
+  levels: number;
+}
+
+/** The RFSQ tokenizer's codes: chunk 8, latent 16, 8 residual layers of 7 levels. */
+export const TOKENIZER_CODE_SHAPE: CodeShape = { chunk: 8, hidden: 16, layers: 8, levels: 7 };
+
+/** Tokens per layer of one chunk: chunk * hidden. */
+export function tokensPerLayer(shape: CodeShape): number {
+  return shape.chunk * shape.hidden;
+}
+
+/**
+ * Observations paired with codes. obs [count, obsDim]; codes [count, chunk, hidden, layers] (the tokenizer's
+ * layout: index ((n * chunk + t) * hidden + h) * layers + l).
+ */
+export interface PolicyDataset {
+  obs: Float32Array;
+  codes: Int32Array;
+  count: number;
+}
+
+export interface MainPolicyConfig {
+  kind: 'main';
+  obsDim: number;
+  shape: CodeShape;
+  /** Width of the two ReLU trunk layers. */
+  width: number;
+}
+
+export interface DraftPolicyConfig {
+  kind: 'draft';
+  obsDim: number;
+  shape: CodeShape;
+  /** Width of the single ReLU hidden layer. */
+  width: number;
+  /** Number of coarse layers predicted (L0..L{draftLayers-1}). */
+  draftLayers: number;
+}
+
+export type PolicyConfig = MainPolicyConfig | DraftPolicyConfig;
+
+/** One named parameter tensor inside the flat vector. */
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+  /** Fan-in for the uniform(+-1/sqrt(fanIn)) init. */
+  fanIn: number;
+}
+
+function layout(entries: [string, number[], number][]): { specs: ParamSpec[]; size: number } {
+  let offset = 0;
+  const specs = entries.map(([name, shape, fanIn]) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const spec = { name, shape, offset, size, fanIn };
+    offset += size;
+    return spec;
+  });
+  return { specs, size: offset };
+}
+
+function validateShape(shape: CodeShape): void {
+  for (const key of ['chunk', 'hidden', 'layers'] as const) {
+    if (!Number.isInteger(shape[key]) || shape[key] < 1)
+      throw inputError(`code shape ${key} must be a positive integer, got ${String(shape[key])}`);
+  }
+  if (!Number.isInteger(shape.levels) || shape.levels < 2)
+    throw inputError(`code shape levels must be an integer >= 2, got ${String(shape.levels)}`);
+}
+
+function validateCommon(config: PolicyConfig): void {
+  validateShape(config.shape);
+  if (!Number.isInteger(config.obsDim) || config.obsDim < 1)
+    throw inputError(`obsDim must be a positive integer, got ${String(config.obsDim)}`);
+  if (!Number.isInteger(config.width) || config.width < 1)
+    throw inputError(`width must be a positive integer, got ${String(config.width)}`);
+}
+
+/** dst[row, :] = act(x[row, :] W + b) for a [inDim, outDim] row-major kernel; zero inputs are skipped. */
+function denseRow(
+  x: ArrayLike<number>,
+  xOffset: number,
+  inDim: number,
+  w: Float32Array,
+  wOffset: number,
+  b: Float32Array,
+  bOffset: number,
+  outDim: number,
+  relu: boolean,
+  dst: Float64Array,
+): void {
+  for (let j = 0; j < outDim; j++) dst[j] = b[bOffset + j] as number;
+  for (let i = 0; i < inDim; i++) {
+    const xi = x[xOffset + i] as number;
+    if (xi === 0) continue;
+    const row = wOffset + i * outDim;
+    for (let j = 0; j < outDim; j++) dst[j] = (dst[j] as number) + xi * (w[row + j] as number);
+  }
+  if (relu) for (let j = 0; j < outDim; j++) if ((dst[j] as number) < 0) dst[j] = 0;
+}
+
+/** Argmax over the last axis (first maximum wins), [rows * tokens, levels] -> [rows * tokens]. */
+export function argmaxLevels(logits: Float32Array, levels: number): Int32Array {
+  const n = logits.length / levels;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bestValue = logits[i * levels] as number;
+    for (let k = 1; k < levels; k++) {
+      const v = logits[i * levels + k] as number;
+      if (v > bestValue) {
+        bestValue = v;
+        best = k;
+      }
+    }
+    out[i] = best;
+  }
+  return out;
+}
+
+abstract class PolicyBase<C extends PolicyConfig> {
+  readonly config: C;
+  readonly specs: ParamSpec[];
+  params: Float32Array;
+  /** Forward calls (passes) since construction; a batched call counts once. */
+  passes = 0;
+  /** Rows evaluated since construction (one row = one layer query for one observation). */
+  rows = 0;
+
+  protected constructor(config: C, entries: [string, number[], number][], params?: Float32Array) {
+    this.config = { ...config, shape: { ...config.shape } };
+    const { specs, size } = layout(entries);
+    this.specs = specs;
+    if (params && params.length !== size)
+      throw inputError(`parameter vector has ${params.length} values, the architecture needs ${size}`);
+    this.params = params ?? new Float32Array(size);
+  }
+
+  get numParams(): number {
+    return this.params.length;
+  }
+
+  get tokens(): number {
+    return tokensPerLayer(this.config.shape);
+  }
+
+  /** View of a named parameter tensor. */
+  param(name: string): Float32Array {
+    const s = this.specs.find((x) => x.name === name);
+    if (!s) throw new Error(`no parameter ${name}`);
+    return this.params.subarray(s.offset, s.offset + s.size);
+  }
+
+  /** PyTorch-default init: uniform(+-1/sqrt(fan_in)) for kernels and biases. */
+  protected initialize(seed: number): void {
+    const rng = new Prng(seed);
+    for (const s of this.specs) {
+      const bound = 1 / Math.sqrt(s.fanIn);
+      for (let i = s.offset; i < s.offset + s.size; i++) this.params[i] = rng.uniform(-bound, bound);
+    }
+  }
+
+  protected checkObs(obs: Float32Array, count: number): void {
+    if (obs.length !== count * this.config.obsDim)
+      throw inputError(
+        `observations have ${obs.length} values, expected ${count} x obsDim ${this.config.obsDim}`,
+        'pass observations as a flat Float32Array [count, obsDim]',
+      );
+  }
+}
+
+/** A layer query of one main-model pass: predict layer `layer` of sample `sample`. */
+export interface LayerQuery {
+  sample: number;
+  layer: number;
+}
+
+/**
+ * Main model: (observation, codes of layers < l, l) -> logits of layer l, [chunk * hidden, levels].
+ *
+ *   input  = [obs (obsDim) | level values of layers 0..layers-2 (layer-major, (layers-1) * tokens; the
+ *             value -1 + 2c/(levels-1), 0 for layers >= l) | one-hot of l (layers)]
+ *   trunk  = ReLU(input W0 + b0) -> ReLU(. W1 + b1)                       [width]
+ *   logits = trunk Wh[l] + bh[l]                                          [tokens * levels]
+ *
+ * Each layer has its own output head, selected by l (the other heads are not computed).
+ */
+export class MainPolicy extends PolicyBase<MainPolicyConfig> {
+  readonly inputDim: number;
+
+  constructor(config: MainPolicyConfig, params?: Float32Array) {
+    validateCommon(config);
+    const { obsDim, width, shape } = config;
+    const tokens = tokensPerLayer(shape);
+    const inputDim = obsDim + (shape.layers - 1) * tokens + shape.layers;
+    super(
+      config,
+      [
+        ['trunk.0.weight', [inputDim, width], inputDim],
+        ['trunk.0.bias', [width], inputDim],
+        ['trunk.1.weight', [width, width], width],
+        ['trunk.1.bias', [width], width],
+        ['head.weight', [shape.layers, width, tokens * shape.levels], width],
+        ['head.bias', [shape.layers, tokens * shape.levels], width],
+      ],
+      params,
+    );
+    this.inputDim = inputDim;
+  }
+
+  static initialize(config: Omit<MainPolicyConfig, 'kind'>, seed: number): MainPolicy {
+    const model = new MainPolicy({ ...config, kind: 'main' });
+    model.initialize(seed);
+    return model;
+  }
+
+  clone(): MainPolicy {
+    return new MainPolicy(this.config, this.params.slice());
+  }
+
+  /**
+   * Write the input row of query (sample n, layer l) at dst[offset..]: obs row n of `obs`, and the codes
+   * of layers < l of sample n read from `codes` ([count, chunk, hidden, layers]). dst must be zeroed.
+   */
+  fillInput(
+    dst: Float32Array,
+    offset: number,
+    obs: Float32Array,
+    codes: Int32Array,
+    sample: number,
+    layer: number,
+  ): void {
+    const { obsDim, shape } = this.config;
+    const tokens = this.tokens;
+    const { layers, levels } = shape;
+    dst.set(obs.subarray(sample * obsDim, (sample + 1) * obsDim), offset);
+    const base = offset + obsDim;
+    const codeBase = sample * tokens * layers;
+    const step = 2 / (levels - 1);
+    for (let l = 0; l < layer; l++) {
+      const o = base + l * tokens;
+      for (let j = 0; j < tokens; j++) dst[o + j] = -1 + step * (codes[codeBase + j * layers + l] as number);
+    }
+    dst[base + (layers - 1) * tokens + layer] = 1;
+  }
+
+  /**
+   * One forward pass over a batch of layer queries: logits [queries, tokens * levels]. Counts as one pass.
+   * `codes` holds, for each sample, the codes of the layers before the queried one.
+   */
+  logits(obs: Float32Array, codes: Int32Array, count: number, queries: readonly LayerQuery[]): Float32Array {
+    this.checkObs(obs, count);
+    const { width, shape } = this.config;
+    const out = shape.levels * this.tokens;
+    const input = new Float32Array(this.inputDim);
+    const h0 = new Float64Array(width);
+    const h1 = new Float64Array(width);
+    const row = new Float64Array(out);
+    const result = new Float32Array(queries.length * out);
+    const w0 = this.param('trunk.0.weight');
+    const b0 = this.param('trunk.0.bias');
+    const w1 = this.param('trunk.1.weight');
+    const b1 = this.param('trunk.1.bias');
+    const wh = this.param('head.weight');
+    const bh = this.param('head.bias');
+    queries.forEach((q, r) => {
+      if (!Number.isInteger(q.layer) || q.layer < 0 || q.layer >= shape.layers)
+        throw new RangeError(`layer ${q.layer} out of range`);
+      if (!Number.isInteger(q.sample) || q.sample < 0 || q.sample >= count)
+        throw new RangeError(`sample ${q.sample} out of range`);
+      input.fill(0);
+      this.fillInput(input, 0, obs, codes, q.sample, q.layer);
+      denseRow(input, 0, this.inputDim, w0, 0, b0, 0, width, true, h0);
+      denseRow(h0, 0, width, w1, 0, b1, 0, width, true, h1);
+      denseRow(h1, 0, width, wh, q.layer * width * out, bh, q.layer * out, out, false, row);
+      result.set(row, r * out);
+    });
+    this.passes += 1;
+    this.rows += queries.length;
+    return result;
+  }
+
+  /** One pass; the argmax codes [queries, tokens]. */
+  predict(obs: Float32Array, codes: Int32Array, count: number, queries: readonly LayerQuery[]): Int32Array {
+    return argmaxLevels(this.logits(obs, codes, count, queries), this.config.shape.levels);
+  }
+}
+
+/** Anything that proposes the coarse layers L0..L{draftLayers-1} for a batch of observations. */
+export interface Drafter {
+  readonly draftLayers: number;
+  /** One draft pass: codes [count, tokens, draftLayers] (token-major like the tokenizer's codes). */
+  propose(obs: Float32Array, count: number): Int32Array;
+}
+
+/**
+ * Draft model: observation -> logits of L0..L{draftLayers-1} in one pass.
+ *
+ *   hidden = ReLU(obs W0 + b0)                            [width]
+ *   logits = hidden W1 + b1                               [draftLayers, tokens, levels]
+ */
+export class DraftPolicy extends PolicyBase<DraftPolicyConfig> implements Drafter {
+  constructor(config: DraftPolicyConfig, params?: Float32Array) {
+    validateCommon(config);
+    const { obsDim, width, shape, draftLayers } = config;
+    if (!Number.isInteger(draftLayers) || draftLayers < 1 || draftLayers > shape.layers)
+      throw inputError(`draftLayers must be an integer in 1..${shape.layers}, got ${String(draftLayers)}`);
+    const out = draftLayers * tokensPerLayer(shape) * shape.levels;
+    super(
+      config,
+      [
+        ['mlp.0.weight', [obsDim, width], obsDim],
+        ['mlp.0.bias', [width], obsDim],
+        ['mlp.1.weight', [width, out], width],
+        ['mlp.1.bias', [out], width],
+      ],
+      params,
+    );
+  }
+
+  static initialize(config: Omit<DraftPolicyConfig, 'kind'>, seed: number): DraftPolicy {
+    const model = new DraftPolicy({ ...config, kind: 'draft' });
+    model.initialize(seed);
+    return model;
+  }
+
+  clone(): DraftPolicy {
+    return new DraftPolicy(this.config, this.params.slice());
+  }
+
+  get draftLayers(): number {
+    return this.config.draftLayers;
+  }
+
+  get outputDim(): number {
+    return this.config.draftLayers * this.tokens * this.config.shape.levels;
+  }
+
+  /** One pass: logits [count, draftLayers, tokens, levels]. */
+  logits(obs: Float32Array, count: number): Float32Array {
+    this.checkObs(obs, count);
+    const { obsDim, width } = this.config;
+    const out = this.outputDim;
+    const h = new Float64Array(width);
+    const row = new Float64Array(out);
+    const result = new Float32Array(count * out);
+    const w0 = this.param('mlp.0.weight');
+    const b0 = this.param('mlp.0.bias');
+    const w1 = this.param('mlp.1.weight');
+    const b1 = this.param('mlp.1.bias');
+    for (let n = 0; n < count; n++) {
+      denseRow(obs, n * obsDim, obsDim, w0, 0, b0, 0, width, true, h);
+      denseRow(h, 0, width, w1, 0, b1, 0, out, false, row);
+      result.set(row, n * out);
+    }
+    this.passes += 1;
+    this.rows += count;
+    return result;
+  }
+
+  propose(obs: Float32Array, count: number): Int32Array {
+    const { draftLayers, shape } = this.config;
+    const tokens = this.tokens;
+    const flat = argmaxLevels(this.logits(obs, count), shape.levels); // [count, draftLayers, tokens]
+    const out = new Int32Array(count * tokens * draftLayers);
+    for (let n = 0; n < count; n++)
+      for (let d = 0; d < draftLayers; d++)
+        for (let j = 0; j < tokens; j++)
+          out[(n * tokens + j) * draftLayers + d] = flat[(n * draftLayers + d) * tokens + j] as number;
+    return out;
+  }
+}
+
+export type Policy = MainPolicy | DraftPolicy;
+
+/** Check a dataset against a model's shapes (user-caused errors -> inputError). */
+export function validateDataset(set: PolicyDataset, obsDim: number, shape: CodeShape, what: string): void {
+  if (!Number.isInteger(set.count) || set.count < 1)
+    throw inputError(`${what} set has no rows (count ${String(set.count)})`, 'pass at least one observation');
+  if (set.obs.length !== set.count * obsDim)
+    throw inputError(
+      `${what} observations have ${set.obs.length} values, expected ${set.count} x obsDim ${obsDim}`,
+    );
+  const per = tokensPerLayer(shape) * shape.layers;
+  if (set.codes.length !== set.count * per)
+    throw inputError(
+      `${what} codes have ${set.codes.length} values, expected ${set.count} x ${shape.chunk} x ${shape.hidden} x ${shape.layers}`,
+      'codes must be [N, chunk, hidden, layers] level indices from the tokenizer',
+    );
+  for (let i = 0; i < set.codes.length; i++) {
+    const c = set.codes[i] as number;
+    if (!(c >= 0 && c < shape.levels))
+      throw inputError(`${what} code ${c} at position ${i} is out of range 0..${shape.levels - 1}`);
+  }
+  for (let i = 0; i < set.obs.length; i++)
+    if (!Number.isFinite(set.obs[i] as number))
+      throw inputError(`${what} observation value at position ${i} is not finite`);
+}

@@ -1,0 +1,180 @@
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { inputError } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
+import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
+import { selectBackend, type BackendRequest } from '../ml/backend.js';
+import type { DraftReport, MainReport, PolicyDataset } from '../ml/policy/index.js';
+import { writeJsonAtomic } from './files.js';
+import { resolveSimData } from './phase1-data.js';
+
+/** Phase 2 defaults for the miniature: small models, a few seconds each on two cores. */
+export const PHASE2_DEFAULTS = { epochs: 30, batchSize: 64, lr: 3e-3, seed: 0 } as const;
+
+export interface PolicyData {
+  train: PolicyDataset;
+  heldOut: PolicyDataset;
+  obsDim: number;
+  heldOutEpisodes: number;
+  trainEpisodes: number;
+}
+
+/**
+ * Pairs each observation with the codes of the action chunk that follows it (every start step whose
+ * chunk fits in the episode), encoded by the given tokenizer. Held-out episodes are the ones the
+ * tokenizer held out in Phase 1, so accuracy is measured on episodes no model has seen.
+ */
+export async function policyData(tokenizer: Checkpoint, data: string): Promise<PolicyData> {
+  const { loadSimDemos } = await import('../sim/index.js');
+  const file = await resolveSimData(data);
+  const demos = await loadSimDemos(file);
+  const chunk = Number((tokenizer.config.training as { chunk?: number } | undefined)?.chunk ?? 8);
+  const recorded = (tokenizer.config.training as { heldOutEpisodes?: string[] } | undefined)?.heldOutEpisodes;
+  const heldOutNames = new Set(recorded ?? []);
+  if (heldOutNames.size === 0) {
+    throw inputError(
+      `tokenizer ${tokenizer.dir} records no held-out episodes`,
+      'retrain it with `rfsq train --data sim`',
+    );
+  }
+  const actionDim = tokenizer.config.architecture.actionDim;
+  const build = (keep: (name: string) => boolean) => {
+    const obs: number[] = [];
+    const windows: Float32Array[] = [];
+    let episodes = 0;
+    demos.episodes.forEach((episode, index) => {
+      if (!keep(`demo_${index}`)) return;
+      episodes += 1;
+      const normalized = tokenizer.normalize(episode.actions);
+      for (let start = 0; start + chunk <= episode.steps; start++) {
+        for (let d = 0; d < demos.obsDim; d++) obs.push(episode.obs[start * demos.obsDim + d]!);
+        windows.push(normalized.subarray(start * actionDim, (start + chunk) * actionDim));
+      }
+    });
+    const actions = new Float32Array(windows.length * chunk * actionDim);
+    windows.forEach((window, index) => actions.set(window, index * chunk * actionDim));
+    const codes = tokenizer.encode(actions);
+    return { set: { obs: Float32Array.from(obs), codes, count: windows.length }, episodes };
+  };
+  const train = build((name) => !heldOutNames.has(name));
+  const heldOut = build((name) => heldOutNames.has(name));
+  if (heldOut.set.count === 0) {
+    throw inputError(
+      `none of the tokenizer's held-out episodes is in ${file}`,
+      'train the tokenizer on the same data (--data sim)',
+    );
+  }
+  return {
+    train: train.set,
+    heldOut: heldOut.set,
+    obsDim: demos.obsDim,
+    trainEpisodes: train.episodes,
+    heldOutEpisodes: heldOut.episodes,
+  };
+}
+
+export interface Phase2Request {
+  models: ('main' | 'draft')[];
+  tokenizer: string;
+  /** Also train a main model on the naive tokenizer's codes, for phase2.main_token_acc_naive. */
+  naiveTokenizer?: string;
+  naiveOut?: string;
+  data: string;
+  out: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  backend: BackendRequest;
+  metricsOut?: string;
+  onEpoch?: (label: string, epoch: number, epochs: number, loss: number) => void;
+}
+
+export interface Phase2Report {
+  backend: string;
+  data: { trainRows: number; heldOutRows: number; trainEpisodes: number; heldOutEpisodes: number };
+  main?: MainReport & { dir: string; seconds: number };
+  draft?: DraftReport & { dir: string; seconds: number };
+  naiveMain?: MainReport & { dir: string; seconds: number };
+  metrics: Metrics;
+}
+
+/** Trains the requested policies on a tokenizer's codes and reports held-out token accuracy per layer. */
+export async function trainPhase2(request: Phase2Request): Promise<Phase2Report> {
+  const backend = await selectBackend(request.backend);
+  const { trainPolicy, savePolicy } = await import('../ml/policy/index.js');
+  const tokenizer = await loadCheckpoint(request.tokenizer);
+  const data = await policyData(tokenizer, request.data);
+  const common = {
+    obsDim: data.obsDim,
+    epochs: request.epochs,
+    batchSize: request.batchSize,
+    lr: request.lr,
+    seed: request.seed,
+  };
+  const report: Phase2Report = {
+    backend,
+    data: {
+      trainRows: data.train.count,
+      heldOutRows: data.heldOut.count,
+      trainEpisodes: data.trainEpisodes,
+      heldOutEpisodes: data.heldOutEpisodes,
+    },
+    metrics: {},
+  };
+  const progress = (label: string) => (info: { epoch: number; epochs: number; trainLoss: number }) =>
+    request.onEpoch?.(label, info.epoch, info.epochs, info.trainLoss);
+  if (request.models.includes('main')) {
+    const dir = path.join(request.out, 'main');
+    const result = await trainPolicy({
+      ...common,
+      kind: 'main',
+      train: data.train,
+      heldOut: data.heldOut,
+      onEpoch: progress('main'),
+    });
+    await savePolicy(dir, result.model, { ...result.report, tokenizer: path.resolve(request.tokenizer) });
+    report.main = { ...result.report, dir: path.resolve(dir), seconds: result.seconds };
+    report.metrics['phase2.main_token_acc'] = result.report.mainTokenAcc;
+  }
+  if (request.models.includes('draft')) {
+    const dir = path.join(request.out, 'draft');
+    const result = await trainPolicy({
+      ...common,
+      kind: 'draft',
+      train: data.train,
+      heldOut: data.heldOut,
+      onEpoch: progress('draft'),
+    });
+    await savePolicy(dir, result.model, { ...result.report, tokenizer: path.resolve(request.tokenizer) });
+    report.draft = { ...result.report, dir: path.resolve(dir), seconds: result.seconds };
+    report.metrics['phase2.draft_coarse_acc'] = result.report.draftCoarseAcc;
+  }
+  if (request.naiveTokenizer) {
+    const naive = await loadCheckpoint(request.naiveTokenizer);
+    const naiveData = await policyData(naive, request.data);
+    const dir = path.join(request.naiveOut ?? path.join(request.out, '..', 'naive'), 'main');
+    const result = await trainPolicy({
+      ...common,
+      kind: 'main',
+      train: naiveData.train,
+      heldOut: naiveData.heldOut,
+      onEpoch: progress('naive main'),
+    });
+    await savePolicy(dir, result.model, {
+      ...result.report,
+      tokenizer: path.resolve(request.naiveTokenizer),
+    });
+    report.naiveMain = { ...result.report, dir: path.resolve(dir), seconds: result.seconds };
+    report.metrics['phase2.main_token_acc_naive'] = result.report.mainTokenAcc;
+  }
+  if (request.metricsOut) await writeJsonAtomic(request.metricsOut, report.metrics);
+  return report;
+}
+
+/** True when a folder holds both policies that Phase 3 needs. */
+export function hasPolicies(dir: string): boolean {
+  return (
+    existsSync(path.join(dir, 'main', 'config.json')) && existsSync(path.join(dir, 'draft', 'config.json'))
+  );
+}
