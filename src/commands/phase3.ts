@@ -8,6 +8,7 @@ interface Phase3Flags {
   tokenizer: string;
   policyTokenizer?: string;
   trainMissing?: boolean;
+  policyEpochs?: string;
   data: string;
   trials: string;
   seed: string;
@@ -32,6 +33,7 @@ export function registerPhase3(program: Command): void {
       'the tokenizer the policy was trained on, if another one (the decoder swap)',
     )
     .option('--train-missing', 'train the policies on the policy tokenizer first if the folder has none')
+    .option('--policy-epochs <n>', 'epochs for policies trained with --train-missing (default 30)')
     .option('--data <path|sim>', 'demonstrations used with --train-missing', 'sim')
     .option('--trials <n>', 'trials per task', '10')
     .option('--seed <n>', 'evaluation seed', '0')
@@ -54,6 +56,7 @@ export function registerPhase3(program: Command): void {
         tokenizer: flags.tokenizer,
         policyTokenizer: flags.policyTokenizer,
         trainMissing: flags.trainMissing === true,
+        policyEpochs: flags.policyEpochs ? parseInteger(flags.policyEpochs, '--policy-epochs') : undefined,
         data: flags.data,
         trialsPerTask: parseInteger(flags.trials, '--trials'),
         seed: parseInteger(flags.seed, '--seed', 0),

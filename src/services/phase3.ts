@@ -19,6 +19,8 @@ export interface Phase3Request {
   policyTokenizer?: string;
   /** Train the policies on policyTokenizer's codes when the folder has none ("the existing models"). */
   trainMissing: boolean;
+  /** Epochs for policies trained with trainMissing (default: Phase 2's). */
+  policyEpochs?: number;
   data: string;
   trialsPerTask: number;
   seed: number;
@@ -63,6 +65,7 @@ async function ensurePolicies(request: Phase3Request): Promise<void> {
   }
   await trainPhase2({
     ...PHASE2_DEFAULTS,
+    epochs: request.policyEpochs ?? PHASE2_DEFAULTS.epochs,
     models: ['main', 'draft'],
     tokenizer: request.policyTokenizer ?? request.tokenizer,
     data: request.data,
