@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { inputError } from '../core/errors.js';
@@ -7,6 +6,7 @@ import { type NormalizationStats, type RfsqModelConfig, validateModelConfig } fr
 import { denormalize, normalize } from './data/normalize.js';
 import { RfsqModel } from './model.js';
 import { createQuantizerState, levelValues } from './quantizer.js';
+import { writeCheckpointDir } from './checkpoint-dir.js';
 import { type NamedTensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 /**
@@ -113,38 +113,6 @@ function rows2d(a: Float32Array, cols: number): number[][] {
   return out;
 }
 
-async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some filesystems do not support fsync on directories; the rename is still atomic.
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function validateNormalization(stats: NormalizationStats, actionDim: number): void {
   if (stats.low.length !== actionDim || stats.high.length !== actionDim) {
     throw inputError(
@@ -166,29 +134,7 @@ export async function saveCheckpoint(
   model: RfsqModel,
   meta: CheckpointMeta = {},
 ): Promise<void> {
-  const target = path.resolve(dir);
-  const parent = path.dirname(target);
-  const base = path.basename(target);
   if (meta.normalization) validateNormalization(meta.normalization, model.config.actionDim);
-  if (await exists(target)) {
-    const isCheckpoint = await exists(path.join(target, CONFIG_FILE));
-    const st = await stat(target);
-    if (!st.isDirectory())
-      throw inputError(`${dir} exists and is not a directory`, 'choose another --out path');
-    if (!isCheckpoint) {
-      const { readdir } = await import('node:fs/promises');
-      if ((await readdir(target)).length > 0) {
-        throw inputError(
-          `${dir} exists and is not an rfsq checkpoint; refusing to overwrite it`,
-          'choose another output directory or remove it',
-        );
-      }
-    }
-  }
-  await mkdir(parent, { recursive: true });
-  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = path.join(parent, `.${base}.tmp-${suffix}`);
-  const old = path.join(parent, `.${base}.old-${suffix}`);
   const c = model.config;
   const config = {
     format: CHECKPOINT_FORMAT,
@@ -225,27 +171,17 @@ export async function saveCheckpoint(
     codes: { shape: '[N, chunk, latentDim, numLayers]', dtype: 'int32 level indices 0..numLevels-1' },
     createdAt: new Date().toISOString(),
   };
-  await mkdir(tmp);
-  try {
-    await writeFileSynced(
-      path.join(tmp, WEIGHTS_FILE),
-      encodeSafetensors(pytorchTensors(model), { format: CHECKPOINT_FORMAT, variant: c.variant }),
-    );
-    await writeFileSynced(path.join(tmp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-    await syncDir(tmp);
-    if (await exists(target)) {
-      await rename(target, old);
-      await rename(tmp, target);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, target);
-    }
-    await syncDir(parent);
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    if ((await exists(old)) && !(await exists(target))) await rename(old, target);
-    throw error;
-  }
+  await writeCheckpointDir(
+    dir,
+    {
+      [WEIGHTS_FILE]: encodeSafetensors(pytorchTensors(model), {
+        format: CHECKPOINT_FORMAT,
+        variant: c.variant,
+      }),
+      [CONFIG_FILE]: JSON.stringify(config, null, 2) + '\n',
+    },
+    { marker: CONFIG_FILE, what: 'an rfsq checkpoint' },
+  );
 }
 
 /** Normalize raw actions to [-1, 1] with the checkpoint's per-dim 1st/99th percentiles (clipped). */

@@ -4,7 +4,7 @@ import { inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
 import { selectBackend, type BackendRequest } from '../ml/backend.js';
-import type { DraftReport, MainReport, PolicyDataset } from '../ml/policy/index.js';
+import type { DraftReport, MainReport, Policy, PolicyDataset } from '../ml/policy/index.js';
 import { writeJsonAtomic } from './files.js';
 import { resolveSimData } from './phase1-data.js';
 
@@ -38,12 +38,12 @@ export async function policyData(tokenizer: Checkpoint, data: string): Promise<P
     );
   }
   const actionDim = tokenizer.config.architecture.actionDim;
-  const build = (keep: (name: string) => boolean) => {
+  const build = (include: (name: string) => boolean) => {
     const obs: number[] = [];
     const windows: Float32Array[] = [];
     let episodes = 0;
     demos.episodes.forEach((episode, index) => {
-      if (!keep(`demo_${index}`)) return;
+      if (!include(`demo_${index}`)) return;
       episodes += 1;
       const normalized = tokenizer.normalize(episode.actions);
       for (let start = 0; start + chunk <= episode.steps; start++) {
@@ -122,6 +122,15 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
     },
     metrics: {},
   };
+  /** Saves a trained policy with its held-out report and the tokenizer it learned, and reports it. */
+  const keep = async <R extends object>(
+    dir: string,
+    result: { model: Policy; report: R; seconds: number },
+    tokenizerDir: string,
+  ) => {
+    await savePolicy(dir, result.model, { ...result.report, tokenizer: path.resolve(tokenizerDir) });
+    return { ...result.report, dir: path.resolve(dir), seconds: result.seconds };
+  };
   const progress = (label: string) => (info: { epoch: number; epochs: number; trainLoss: number }) =>
     request.onEpoch?.(label, info.epoch, info.epochs, info.trainLoss);
   if (request.models.includes('main')) {
@@ -133,8 +142,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
       heldOut: data.heldOut,
       onEpoch: progress('main'),
     });
-    await savePolicy(dir, result.model, { ...result.report, tokenizer: path.resolve(request.tokenizer) });
-    report.main = { ...result.report, dir: path.resolve(dir), seconds: result.seconds };
+    report.main = await keep(dir, result, request.tokenizer);
     report.metrics['phase2.main_token_acc'] = result.report.mainTokenAcc;
   }
   if (request.models.includes('draft')) {
@@ -146,8 +154,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
       heldOut: data.heldOut,
       onEpoch: progress('draft'),
     });
-    await savePolicy(dir, result.model, { ...result.report, tokenizer: path.resolve(request.tokenizer) });
-    report.draft = { ...result.report, dir: path.resolve(dir), seconds: result.seconds };
+    report.draft = await keep(dir, result, request.tokenizer);
     report.metrics['phase2.draft_coarse_acc'] = result.report.draftCoarseAcc;
   }
   if (request.naiveTokenizer) {
@@ -161,11 +168,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
       heldOut: naiveData.heldOut,
       onEpoch: progress('naive main'),
     });
-    await savePolicy(dir, result.model, {
-      ...result.report,
-      tokenizer: path.resolve(request.naiveTokenizer),
-    });
-    report.naiveMain = { ...result.report, dir: path.resolve(dir), seconds: result.seconds };
+    report.naiveMain = await keep(dir, result, request.naiveTokenizer);
     report.metrics['phase2.main_token_acc_naive'] = result.report.mainTokenAcc;
   }
   if (request.metricsOut) await writeJsonAtomic(request.metricsOut, report.metrics);

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { inputError } from '../../core/errors.js';
+import { writeCheckpointDir } from '../checkpoint-dir.js';
 import { type NamedTensor, decodeSafetensors, encodeSafetensors } from '../safetensors.js';
 import { DraftPolicy, MainPolicy, type Policy, type PolicyConfig } from './model.js';
 
@@ -47,60 +47,12 @@ const configSchema = z.object({
   metrics: z.record(z.string(), z.unknown()).optional(),
 });
 
-async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some filesystems cannot fsync a directory; the rename is still atomic.
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Save a main or draft policy to `dir` (replacing a policy checkpoint there; refusing other content). */
 export async function savePolicy(
   dir: string,
   model: Policy,
   metrics: Record<string, unknown> = {},
 ): Promise<void> {
-  const target = path.resolve(dir);
-  const parent = path.dirname(target);
-  const base = path.basename(target);
-  if (await exists(target)) {
-    if (!(await stat(target)).isDirectory())
-      throw inputError(`${dir} exists and is not a directory`, 'choose another output path');
-    if (!(await exists(path.join(target, CONFIG_FILE))) && (await readdir(target)).length > 0)
-      throw inputError(
-        `${dir} exists and is not a policy checkpoint; refusing to overwrite it`,
-        'choose another output directory or remove it',
-      );
-  }
-  await mkdir(parent, { recursive: true });
-  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = path.join(parent, `.${base}.tmp-${suffix}`);
-  const old = path.join(parent, `.${base}.old-${suffix}`);
   const tensors: Record<string, NamedTensor> = {};
   for (const s of model.specs)
     tensors[s.name] = { dtype: 'F32', shape: s.shape, data: model.params.slice(s.offset, s.offset + s.size) };
@@ -111,27 +63,14 @@ export async function savePolicy(
     metrics,
     createdAt: new Date().toISOString(),
   };
-  await mkdir(tmp);
-  try {
-    await writeFileSynced(
-      path.join(tmp, WEIGHTS_FILE),
-      encodeSafetensors(tensors, { format: POLICY_FORMAT, kind: model.config.kind }),
-    );
-    await writeFileSynced(path.join(tmp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-    await syncDir(tmp);
-    if (await exists(target)) {
-      await rename(target, old);
-      await rename(tmp, target);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, target);
-    }
-    await syncDir(parent);
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    if ((await exists(old)) && !(await exists(target))) await rename(old, target);
-    throw error;
-  }
+  await writeCheckpointDir(
+    dir,
+    {
+      [WEIGHTS_FILE]: encodeSafetensors(tensors, { format: POLICY_FORMAT, kind: model.config.kind }),
+      [CONFIG_FILE]: JSON.stringify(config, null, 2) + '\n',
+    },
+    { marker: CONFIG_FILE, what: 'a policy checkpoint' },
+  );
 }
 
 export interface LoadedPolicy<P extends Policy = Policy> {
