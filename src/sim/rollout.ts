@@ -44,16 +44,19 @@ export async function runEpisode(
       );
     }
     for (let off = 0; off < chunk.length && !success && env.steps < maxSteps; off += ACTION_DIM) {
-      const action = chunk.slice(off, off + ACTION_DIM);
-      trajectory.obs.push(obs);
-      trajectory.actions.push(action);
-      const result = env.step(action);
-      obs = result.obs;
-      success = result.success;
-      trajectory.states.push(env.state());
+      ({ obs, success } = recordStep(env, trajectory, obs, chunk.slice(off, off + ACTION_DIM)));
     }
   }
   return { success, steps: env.steps, trajectory };
+}
+
+/** Executes one action and records the observation before it, the action and the state after it. */
+function recordStep(env: SimEnv, trajectory: Trajectory, obs: Float32Array, action: Float32Array) {
+  trajectory.obs.push(obs);
+  trajectory.actions.push(action);
+  const result = env.step(action);
+  trajectory.states.push(env.state());
+  return result;
 }
 
 /** Resets `env` to episode `seed` and runs the scripted expert (synchronously). */
@@ -63,13 +66,7 @@ export function runExpertEpisode(env: SimEnv, seed: number, options: ExpertOptio
   const trajectory: Trajectory = { obs: [], actions: [], states: [env.state()] };
   let success = false;
   while (!success && env.steps < env.maxSteps) {
-    const action = expert.act(obs);
-    trajectory.obs.push(obs);
-    trajectory.actions.push(action);
-    const result = env.step(action);
-    obs = result.obs;
-    success = result.success;
-    trajectory.states.push(env.state());
+    ({ obs, success } = recordStep(env, trajectory, obs, expert.act(obs)));
   }
   return { success, steps: env.steps, trajectory };
 }
