@@ -12,13 +12,15 @@ export function parseInteger(text: string, flag: string, min = 1): number {
 export function parseNumber(
   text: string,
   flag: string,
-  options: { min?: number; exclusiveMin?: boolean } = {},
+  options: { min?: number; exclusiveMin?: boolean; max?: number } = {},
 ) {
   const value = Number(text);
-  const { min, exclusiveMin } = options;
+  const { min, exclusiveMin, max } = options;
   const belowMin = min !== undefined && (exclusiveMin ? value <= min : value < min);
-  if (text.trim() === '' || !Number.isFinite(value) || belowMin) {
-    const bound = min === undefined ? '' : exclusiveMin ? ` > ${min}` : ` ≥ ${min}`;
+  const aboveMax = max !== undefined && value > max;
+  if (text.trim() === '' || !Number.isFinite(value) || belowMin || aboveMax) {
+    const lower = min === undefined ? '' : exclusiveMin ? ` > ${min}` : ` ≥ ${min}`;
+    const bound = max === undefined ? lower : `${lower}${lower ? ' and' : ''} ≤ ${max}`;
     throw inputError(`${flag} "${text}" must be a number${bound}`, `e.g. ${flag} 0.001`);
   }
   return value;
@@ -29,4 +31,13 @@ export function parseChoice<T extends string>(text: string, flag: string, choice
   if (!match)
     throw inputError(`${flag} "${text}" is not one of ${choices.join(', ')}`, `e.g. ${flag} ${choices[0]}`);
   return match;
+}
+
+/** A fraction in (0, 1]; a percentage such as 90 is refused with a hint rather than guessed at. */
+export function parseFraction(text: string, flag: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value > 1) {
+    throw inputError(`${flag} "${text}" must be a fraction in (0, 1]`, `e.g. ${flag} 0.9 (not 90)`);
+  }
+  return value;
 }

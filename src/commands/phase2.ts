@@ -13,6 +13,7 @@ interface Phase2Flags {
   epochs?: string;
   batchSize?: string;
   lr?: string;
+  labelSmoothing?: string;
   seed?: string;
   backend: string;
   metricsOut?: string;
@@ -39,6 +40,10 @@ export function registerPhase2(program: Command): void {
     .option('--epochs <n>', 'training epochs (default 30)')
     .option('--batch-size <n>', 'observations per batch (default 64)')
     .option('--lr <rate>', 'peak learning rate (default 0.003)')
+    .option(
+      '--label-smoothing <s>',
+      'target mass given to the neighbouring levels of each code, in [0, 1) (default 0.2)',
+    )
     .option('--seed <n>', 'seed (default 0)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', 'auto')
     .option('--metrics-out <file>', 'write phase2.* metrics for `rfsq verify`')
@@ -63,6 +68,9 @@ export function registerPhase2(program: Command): void {
           ? parseInteger(flags.batchSize, '--batch-size')
           : PHASE2_DEFAULTS.batchSize,
         lr: flags.lr ? parseNumber(flags.lr, '--lr', { min: 0, exclusiveMin: true }) : PHASE2_DEFAULTS.lr,
+        labelSmoothing: flags.labelSmoothing
+          ? parseNumber(flags.labelSmoothing, '--label-smoothing', { min: 0, max: 0.99 })
+          : PHASE2_DEFAULTS.labelSmoothing,
         seed: flags.seed ? parseInteger(flags.seed, '--seed', 0) : PHASE2_DEFAULTS.seed,
         backend: parseChoice(flags.backend, '--backend', ['auto', 'tensorflow', 'wasm', 'cpu'] as const),
         metricsOut: flags.metricsOut,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globalOptions, note, printJson } from '../cli/context.js';
-import { parseChoice, parseInteger } from '../cli/parse.js';
+import { parseChoice, parseFraction, parseInteger } from '../cli/parse.js';
 import { Progress } from '../cli/progress.js';
 
 interface Phase3Flags {
@@ -13,6 +13,7 @@ interface Phase3Flags {
   trials: string;
   seed: string;
   baseline?: boolean;
+  acceptRatio: string;
   backend: string;
   metricsOut?: string;
 }
@@ -41,6 +42,11 @@ export function registerPhase3(program: Command): void {
       '--baseline',
       'record the success rate as phase3.baseline_success_rate (the before-change evaluation)',
     )
+    .option(
+      '--accept-ratio <r>',
+      "speculative decoding accepts a draft token the main model rates at least r times as likely as its own choice; 1 is exact (output equals greedy's)",
+      '1',
+    )
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', 'auto')
     .option('--metrics-out <file>', 'write phase3.* metrics for `rfsq verify`')
     .addHelpText(
@@ -61,6 +67,7 @@ export function registerPhase3(program: Command): void {
         trialsPerTask: parseInteger(flags.trials, '--trials'),
         seed: parseInteger(flags.seed, '--seed', 0),
         baseline: flags.baseline === true,
+        acceptRatio: parseFraction(flags.acceptRatio, '--accept-ratio'),
         backend: parseChoice(flags.backend, '--backend', ['auto', 'tensorflow', 'wasm', 'cpu'] as const),
         metricsOut: flags.metricsOut,
         onTrial: (done, total) => progress.update(done / total, 'trials', `${done}/${total}`),
@@ -76,7 +83,8 @@ export function registerPhase3(program: Command): void {
         )
           .map(([task, rate]) => `${task} ${pct(rate)}`)
           .join(', ')}`,
-        `speculative: acceptance ${pct(spec.acceptanceRate)}, ${spec.mainPassesPerChunk.toFixed(2)} main passes + ${spec.draftPassesPerChunk} draft pass per chunk, inference p50 ${spec.inferenceMs.p50.toFixed(2)} ms, p95 ${spec.inferenceMs.p95.toFixed(2)} ms`,
+        `speculative (${spec.acceptRatio === 1 ? 'exact' : `accept ratio ${spec.acceptRatio}`}): acceptance ${pct(spec.acceptanceRate)}, ${spec.mainPassesPerChunk.toFixed(2)} main passes + ${spec.draftPassesPerChunk} draft pass per chunk, inference p50 ${spec.inferenceMs.p50.toFixed(2)} ms, p95 ${spec.inferenceMs.p95.toFixed(2)} ms`,
+        `  token agreement with the draft per layer: ${spec.tokenAgreement.map(pct).join(', ')}; chunks equal to greedy's: ${pct(spec.greedyChunkMatch)} (tokens ${pct(spec.greedyTokenMatch)})`,
         `greedy:      ${greedy.mainPassesPerChunk.toFixed(2)} main passes per chunk, inference p50 ${greedy.inferenceMs.p50.toFixed(2)} ms, p95 ${greedy.inferenceMs.p95.toFixed(2)} ms; success ${pct(greedy.successRate)}`,
       ];
       if (flags.metricsOut) lines.push(`Metrics written to ${flags.metricsOut}`);

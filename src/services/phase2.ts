@@ -4,12 +4,18 @@ import { inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
 import { selectBackend, type BackendRequest } from '../ml/backend.js';
-import type { DraftReport, MainReport, Policy, PolicyDataset } from '../ml/policy/index.js';
+import type { Codebook, DraftReport, MainReport, Policy, PolicyDataset } from '../ml/policy/index.js';
 import { writeJsonAtomic } from './files.js';
 import { resolveSimData } from './phase1-data.js';
 
 /** Phase 2 defaults for the miniature: small models, a few seconds each on two cores. */
-export const PHASE2_DEFAULTS = { epochs: 30, batchSize: 64, lr: 3e-3, seed: 0 } as const;
+export const PHASE2_DEFAULTS = { epochs: 30, batchSize: 64, lr: 3e-3, labelSmoothing: 0.2, seed: 0 } as const;
+
+/** The tokenizer's code values, which the main model reads earlier layers through. */
+export function codebookOf(tokenizer: Checkpoint): Codebook {
+  const { mean, scale } = tokenizer.model.quantizer;
+  return { codeMean: Array.from(mean), codeScale: Array.from(scale) };
+}
 
 export interface PolicyData {
   train: PolicyDataset;
@@ -20,9 +26,11 @@ export interface PolicyData {
 }
 
 /**
- * Pairs each observation with the codes of the action chunk that follows it (every start step whose
- * chunk fits in the episode), encoded by the given tokenizer. Held-out episodes are the ones the
- * tokenizer held out in Phase 1, so accuracy is measured on episodes no model has seen.
+ * Pairs each observation with the codes of the action chunk that follows it, encoded by the given tokenizer.
+ * Every step starts a chunk; a chunk that runs past the episode's end repeats the last action (the arm
+ * holds still), because demos stop at success and the last steps (placing and releasing) would otherwise
+ * never be a chunk's start. Held-out episodes are the ones the tokenizer held out in Phase 1, so accuracy
+ * is measured on episodes no model has seen.
  */
 export async function policyData(tokenizer: Checkpoint, data: string): Promise<PolicyData> {
   const { loadSimDemos } = await import('../sim/index.js');
@@ -46,9 +54,14 @@ export async function policyData(tokenizer: Checkpoint, data: string): Promise<P
       if (!include(`demo_${index}`)) return;
       episodes += 1;
       const normalized = tokenizer.normalize(episode.actions);
-      for (let start = 0; start + chunk <= episode.steps; start++) {
+      const last = normalized.subarray((episode.steps - 1) * actionDim, episode.steps * actionDim);
+      for (let start = 0; start < episode.steps; start++) {
         for (let d = 0; d < demos.obsDim; d++) obs.push(episode.obs[start * demos.obsDim + d]!);
-        windows.push(normalized.subarray(start * actionDim, (start + chunk) * actionDim));
+        const window = new Float32Array(chunk * actionDim);
+        const end = Math.min(episode.steps, start + chunk);
+        window.set(normalized.subarray(start * actionDim, end * actionDim));
+        for (let t = end - start; t < chunk; t++) window.set(last, t * actionDim);
+        windows.push(window);
       }
     });
     const actions = new Float32Array(windows.length * chunk * actionDim);
@@ -84,6 +97,7 @@ export interface Phase2Request {
   epochs: number;
   batchSize: number;
   lr: number;
+  labelSmoothing: number;
   seed: number;
   backend: BackendRequest;
   metricsOut?: string;
@@ -110,6 +124,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
     epochs: request.epochs,
     batchSize: request.batchSize,
     lr: request.lr,
+    labelSmoothing: request.labelSmoothing,
     seed: request.seed,
   };
   const report: Phase2Report = {
@@ -138,6 +153,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
     const result = await trainPolicy({
       ...common,
       kind: 'main',
+      codebook: codebookOf(tokenizer),
       train: data.train,
       heldOut: data.heldOut,
       onEpoch: progress('main'),
@@ -164,6 +180,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
     const result = await trainPolicy({
       ...common,
       kind: 'main',
+      codebook: codebookOf(naive),
       train: naiveData.train,
       heldOut: naiveData.heldOut,
       onEpoch: progress('naive main'),

@@ -26,6 +26,8 @@ export interface Phase3Request {
   seed: number;
   /** Write phase3.baseline_success_rate instead of the success metrics. */
   baseline: boolean;
+  /** Speculative decoding's token acceptance ratio (1 = exact, see decodeSpeculative). */
+  acceptRatio: number;
   backend: BackendRequest;
   metricsOut?: string;
   onTrial?: (done: number, total: number) => void;
@@ -44,7 +46,17 @@ export interface Phase3Report {
   backend: string;
   trials: number;
   decoderSwap: boolean;
-  speculative: ModeStats & { acceptanceRate: number; draftPassesPerChunk: number };
+  speculative: ModeStats & {
+    acceptRatio: number;
+    acceptanceRate: number;
+    /** Per draft layer: fraction of tokens on which the main model agreed with the draft. */
+    tokenAgreement: number[];
+    /** Fraction of the chunks' tokens equal to what greedy decoding gives for the same observation. */
+    greedyTokenMatch: number;
+    /** Fraction of chunks decoded exactly as greedy decoding would. */
+    greedyChunkMatch: number;
+    draftPassesPerChunk: number;
+  };
   greedy: ModeStats;
   metrics: Metrics;
 }
@@ -96,6 +108,9 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
     let passes = 0;
     let accepted = 0;
     let chunks = 0;
+    const agreement = new Array<number>(draft.draftLayers).fill(0);
+    let tokensMatching = 0;
+    let chunksMatching = 0;
     const successes: Record<string, number> = {};
     for (const task of sim.TASK_NAMES) {
       const env = await sim.SimEnv.create(task);
@@ -106,10 +121,11 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
           const start = performance.now();
           let codes: Int32Array;
           if (speculative) {
-            const out = decodeSpeculative(main, draft, obs);
+            const out = decodeSpeculative(main, draft, obs, { acceptRatio: request.acceptRatio });
             codes = out.codes;
             passes += out.meanMainPassesPerChunk;
             accepted += out.acceptanceRate;
+            out.tokenAgreement.forEach((value, layer) => (agreement[layer] = agreement[layer]! + value));
           } else {
             const out = decodeGreedy(main, obs);
             codes = out.codes;
@@ -118,6 +134,13 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
           const actions = tokenizer.denormalize(tokenizer.decodeFromCodes(codes));
           times.push(performance.now() - start);
           chunks += 1;
+          if (speculative) {
+            // Outside the timed section: how far speculation strays from greedy decoding on this input.
+            const reference = decodeGreedy(main, obs).codes;
+            const same = reference.reduce((n, code, i) => n + (code === codes[i] ? 1 : 0), 0);
+            tokensMatching += same / reference.length;
+            if (same === reference.length) chunksMatching += 1;
+          }
           return actions;
         });
         if (result.success) successes[task]! += 1;
@@ -143,7 +166,13 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
       mainPassesPerChunk: passes / Math.max(1, chunks),
       chunks,
     };
-    return { stats, acceptanceRate: accepted / Math.max(1, chunks) };
+    return {
+      stats,
+      acceptanceRate: accepted / Math.max(1, chunks),
+      tokenAgreement: agreement.map((value) => value / Math.max(1, chunks)),
+      greedyTokenMatch: tokensMatching / Math.max(1, chunks),
+      greedyChunkMatch: chunksMatching / Math.max(1, chunks),
+    };
   };
   const speculative = await run(true);
   const greedy = await run(false);
@@ -162,7 +191,15 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
     decoderSwap:
       request.policyTokenizer !== undefined &&
       path.resolve(request.policyTokenizer) !== path.resolve(request.tokenizer),
-    speculative: { ...speculative.stats, acceptanceRate: speculative.acceptanceRate, draftPassesPerChunk: 1 },
+    speculative: {
+      ...speculative.stats,
+      acceptRatio: request.acceptRatio,
+      acceptanceRate: speculative.acceptanceRate,
+      tokenAgreement: speculative.tokenAgreement,
+      greedyTokenMatch: speculative.greedyTokenMatch,
+      greedyChunkMatch: speculative.greedyChunkMatch,
+      draftPassesPerChunk: 1,
+    },
     greedy: greedy.stats,
     metrics,
   };

@@ -4,18 +4,23 @@
  * ```
  * data                      attrs: total (steps), env_args (JSON: simulator, tasks, action/obs layout), rfsq_sim_version
  * data/demo_<i>             attrs: num_samples, task, seed, success (1)
- * data/demo_<i>/actions     [T, 7]        float32  (what Phase 1's loadActions reads)
+ * data/demo_<i>/actions     [T, 7]        float32  (the expert's intended, noise-free actions: the labels that
+ *                                                   Phase 1's loadActions and the Phase 2 policies read)
+ * data/demo_<i>/executed_actions [T, 7]   float32  (the actions executed: intended + the expert's noise)
  * data/demo_<i>/obs/state   [T, OBS_DIM]  float32  (the observation before each action)
  * data/demo_<i>/rewards     [T]           float32  (1 on the last step, which reached success, else 0)
  * data/demo_<i>/dones       [T]           uint8    (1 on the last step)
  * ```
+ * The expert executes noisy actions so that the recorded states include small deviations, and the labels are
+ * what it meant to do from each of those states (DART-style noise injection): a policy learns how to recover,
+ * and its targets are a function of the state rather than of the noise stream.
  * Demos are numbered in collection order: every task's episodes in TASK order. Only successful episodes are
  * kept; each task tries episode seeds until it has `episodesPerTask` successes (at most 3× as many tries).
  * Same options → same episodes and the same file bytes: HDF5 stamps every object header with the current
  * time (h5wasm gives no way to turn H5Pset_obj_track_times off), so saveDemosHdf5 pins the clock the wasm
  * module reads (`Date.now`) to FILE_TIMESTAMP_MS for the duration of the synchronous write.
  *
- * The cached default dataset lives at `<cache>/sim-demos-v1-<seed>-<episodesPerTask>.hdf5`, with
+ * The cached default dataset lives at `<cache>/sim-demos-v2-<seed>-<episodesPerTask>.hdf5`, with
  * `<cache>` = $RFSQ_CACHE_DIR if set, else `<project dir>/.rfsq/cache`; it is generated once, atomically.
  */
 import { existsSync } from 'node:fs';
@@ -31,7 +36,7 @@ import { runExpertEpisode } from './rollout.js';
 import { CONTROL_HZ, SUBSTEPS, TIMESTEP } from './scene.js';
 import { TASK_NAMES, TASKS, type TaskName } from './tasks.js';
 
-export const SIM_DATA_VERSION = 1;
+export const SIM_DATA_VERSION = 2;
 export const DEFAULT_DEMO_SEED = 0;
 export const DEFAULT_EPISODES_PER_TASK = 25;
 const MAX_TRY_FACTOR = 3;
@@ -43,8 +48,10 @@ export interface DemoEpisode {
   steps: number;
   /** [steps, OBS_DIM] row-major. */
   obs: Float32Array;
-  /** [steps, 7] row-major. */
+  /** The expert's intended actions, [steps, 7] row-major: the labels. */
   actions: Float32Array;
+  /** The actions executed (intended + noise), [steps, 7]; absent in files without them. */
+  executedActions?: Float32Array;
   success: boolean;
 }
 
@@ -105,7 +112,8 @@ export async function collectDemos(options: CollectOptions): Promise<CollectResu
             seed: episodeSeed,
             steps: result.steps,
             obs: concat(result.trajectory.obs, OBS_DIM),
-            actions: concat(result.trajectory.actions, ACTION_DIM),
+            actions: concat(result.trajectory.intended ?? result.trajectory.actions, ACTION_DIM),
+            executedActions: concat(result.trajectory.actions, ACTION_DIM),
             success: true,
           });
         }
@@ -216,6 +224,10 @@ function writeDemos(
       group.create_attribute('seed', ep.seed, null, '<I');
       group.create_attribute('success', ep.success ? 1 : 0, null, '<i');
       group.create_dataset({ name: 'actions', data: ep.actions, shape: [ep.steps, ACTION_DIM] });
+      if (ep.executedActions) {
+        const executed = { data: ep.executedActions, shape: [ep.steps, ACTION_DIM] };
+        group.create_dataset({ name: 'executed_actions', ...executed });
+      }
       const obs = group.create_group('obs');
       obs.create_dataset({ name: 'state', data: ep.obs, shape: [ep.steps, OBS_DIM] });
       const rewards = new Float32Array(ep.steps);
@@ -275,6 +287,7 @@ export async function loadSimDemos(file: string): Promise<LoadedDemos> {
             'The file comes from another simulator version; collect the demos again.',
           );
         }
+        const executed = group.get('executed_actions');
         const task = String(group.attrs['task']?.value ?? '');
         if (!(TASK_NAMES as readonly string[]).includes(task)) {
           throw inputError(`data/${key} in ${file} has unknown task "${task}"`, 'Collect the demos again.');
@@ -285,6 +298,9 @@ export async function loadSimDemos(file: string): Promise<LoadedDemos> {
           steps,
           obs: Float32Array.from(steps === 0 ? [] : (state.value as ArrayLike<number>)),
           actions: Float32Array.from(steps === 0 ? [] : (actions.value as ArrayLike<number>)),
+          ...(executed instanceof h5.Dataset && steps > 0
+            ? { executedActions: Float32Array.from(executed.value as ArrayLike<number>) }
+            : {}),
           success: Number(group.attrs['success']?.value ?? 0) === 1,
         };
       });

@@ -5,7 +5,10 @@
  * - 0-2 delta position: 1 unit = POS_SCALE = 2 cm of end-effector motion per control step (0.2 m/s at 10 Hz);
  * - 3-5 delta rotation roll, pitch, yaw: 1 unit = ROT_SCALE = 0.15 rad (≈ 8.6°) per control step. Only yaw
  *   (index 5) acts; roll and pitch are accepted and ignored (the expert writes 0 + noise there);
- * - 6 gripper: > 0 closes (+1), ≤ 0 opens (-1).
+ * - 6 gripper: > 0 closes (+1), ≤ 0 opens (-1). The fingers move at a finite speed, as a Panda gripper's do:
+ *   the closure (0 open, 1 closed) changes by GRIPPER_RATE per control step toward the command. The grasp
+ *   takes when the closure reaches GRASP_CLOSURE with the object within GRASP_RADIUS, and lets go when it
+ *   falls below RELEASE_CLOSURE: a single-step open command while carrying slackens the grip but holds.
  * The mocap target moves linearly over the SUBSTEPS physics steps of a control step, so a carried
  * object is dragged smoothly. The end-effector point is clamped to WORKSPACE.
  */
@@ -28,6 +31,12 @@ export const POS_SCALE = 0.02;
 export const ROT_SCALE = 0.15;
 /** The gripper grasps when it closes with the object's centre within this distance (m) of the end-effector point. */
 export const GRASP_RADIUS = 0.025;
+/** Change of the gripper closure per control step: fully open to fully closed in 3 steps (0.3 s). */
+export const GRIPPER_RATE = 1 / 3;
+/** Closure at which the fingers hold the object (reached on the second closing step). */
+export const GRASP_CLOSURE = 0.6;
+/** Closure under which a held object is let go (reached on the second opening step). */
+export const RELEASE_CLOSURE = 0.5;
 export const WORKSPACE = { min: [-0.3, -0.3, 0.005] as Vec3, max: [0.3, 0.3, 0.35] as Vec3 };
 /** Object speed (m/s) under which it counts as at rest. */
 export const REST_SPEED = 0.05;
@@ -76,7 +85,8 @@ export class SimEnv {
   private readonly eeBody: number;
   private eePos: Vec3 = [0, 0, 0.2];
   private eeYaw = 0;
-  private gripperClosed = false;
+  /** 0 open, 1 closed. */
+  private gripperClosure = 0;
   private grasped = false;
   private layout: EpisodeLayout | undefined;
   private stepCount = 0;
@@ -116,7 +126,7 @@ export class SimEnv {
     mujoco.mj_resetData(model, data);
     data.eq_active[0] = 0;
     this.grasped = false;
-    this.gripperClosed = false;
+    this.gripperClosure = 0;
     this.stepCount = 0;
     this.eePos = [...layout.eePos];
     this.eeYaw = 0;
@@ -169,9 +179,11 @@ export class SimEnv {
       return clamp(x, -1, 1);
     });
     const close = a[6]! > 0;
-    if (close && !this.gripperClosed) this.tryGrasp();
-    if (!close && this.grasped) this.release();
-    this.gripperClosed = close;
+    const before = this.gripperClosure;
+    this.gripperClosure = clamp(before + (close ? GRIPPER_RATE : -GRIPPER_RATE), 0, 1);
+    // Closing through the grasp closure takes hold of what is between the fingers, if anything.
+    if (before < GRASP_CLOSURE && this.gripperClosure >= GRASP_CLOSURE - 1e-9) this.tryGrasp();
+    if (this.grasped && this.gripperClosure < RELEASE_CLOSURE) this.release();
 
     const from = this.eePos;
     const fromYaw = this.eeYaw;
@@ -212,7 +224,7 @@ export class SimEnv {
       task: this.task.name,
       eePos: [...this.eePos],
       eeYaw: this.eeYaw,
-      gripperClosed: this.gripperClosed,
+      gripperClosure: this.gripperClosure,
       grasped: this.grasped,
       objectPos: [qpos[0]!, qpos[1]!, qpos[2]!],
       objectYaw: quatYaw(q),

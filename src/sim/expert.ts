@@ -6,8 +6,7 @@
  * only) → place (lower until resting height, still correcting xy/yaw) → release (open 2 steps) → retreat.
  * Motion is proportional (60 % of the remaining error per step, capped at 1 unit = 2 cm), so actions
  * ramp down smoothly near each waypoint. Noise (std `noise`, in action units) is added to the six pose
- * dims, including the ignored roll/pitch; the gripper dim is exactly -1 or +1. The returned action is the
- * one executed and recorded.
+ * dims of the executed action, including the ignored roll/pitch; the gripper dim is exactly -1 or +1.
  */
 import { gaussian, hashSeed, mulberry32 } from '../ml/data/random.js';
 import { ACTION_DIM, POS_SCALE, ROT_SCALE } from './env.js';
@@ -54,16 +53,26 @@ export class ScriptedExpert {
     this.normal = gaussian(mulberry32(hashSeed(0xe4e7, options.seed ?? 0)));
   }
 
-  /** The next action for observation `obs` (also advances the phase). */
+  /** The next action for observation `obs`, with noise (also advances the phase). */
   act(obs: Float32Array): Float32Array {
+    return this.decide(obs).executed;
+  }
+
+  /**
+   * The next action twice: `intended` is the expert's noise-free command, `executed` adds the noise. Demos
+   * execute the noisy one (so the states cover small mistakes) and record the intended one as the label,
+   * which is what the expert would do from that state (DART-style noise injection).
+   */
+  decide(obs: Float32Array): { executed: Float32Array; intended: Float32Array } {
     const clean = this.plan(obs);
-    const action = new Float32Array(ACTION_DIM);
+    const intended = Float32Array.from(clean);
+    const executed = new Float32Array(ACTION_DIM);
     for (let i = 0; i < 6; i++) {
       const noisy = this.noise > 0 ? clean[i]! + this.noise * this.normal() : clean[i]!;
-      action[i] = clamp(noisy, -1, 1);
+      executed[i] = clamp(noisy, -1, 1);
     }
-    action[6] = clean[6]!;
-    return action;
+    executed[6] = clean[6]!;
+    return { executed, intended };
   }
 
   private goTo(phase: ExpertPhase): void {

@@ -81,7 +81,7 @@ export function renderTopView(
   const border = `+${'-'.repeat(width)}+`;
   const lines = [border, ...grid.map((r) => `|${r.join('')}|`), border];
   lines.push(
-    `${last.task}: T target  O object  s object start  * gripper path  E gripper (${last.gripperClosed ? 'closed' : 'open'})`,
+    `${last.task}: T target  O object  s object start  * gripper path  E gripper (${last.gripperClosure >= 1 ? 'closed' : last.gripperClosure <= 0 ? 'open' : 'closing/opening'})`,
   );
   return lines.join('\n');
 }

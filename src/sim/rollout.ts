@@ -14,6 +14,8 @@ export interface Trajectory {
   actions: Float32Array[];
   /** Simulator state before the first and after every action (steps + 1 entries). */
   states: SimState[];
+  /** The scripted expert's noise-free action at each step (expert episodes only). */
+  intended?: Float32Array[];
 }
 
 export interface EpisodeResult {
@@ -59,14 +61,17 @@ function recordStep(env: SimEnv, trajectory: Trajectory, obs: Float32Array, acti
   return result;
 }
 
-/** Resets `env` to episode `seed` and runs the scripted expert (synchronously). */
+/** Resets `env` to episode `seed` and runs the scripted expert (synchronously), executing its noisy actions. */
 export function runExpertEpisode(env: SimEnv, seed: number, options: ExpertOptions = {}): EpisodeResult {
   let obs = env.reset(seed);
   const expert = new ScriptedExpert(env.task, { seed, ...options });
-  const trajectory: Trajectory = { obs: [], actions: [], states: [env.state()] };
+  const intended: Float32Array[] = [];
+  const trajectory: Trajectory = { obs: [], actions: [], states: [env.state()], intended };
   let success = false;
   while (!success && env.steps < env.maxSteps) {
-    ({ obs, success } = recordStep(env, trajectory, obs, expert.act(obs)));
+    const decision = expert.decide(obs);
+    intended.push(decision.intended);
+    ({ obs, success } = recordStep(env, trajectory, obs, decision.executed));
   }
   return { success, steps: env.steps, trajectory };
 }

@@ -73,9 +73,9 @@ describe('collectDemos', () => {
   it('caches the default dataset once under the cache dir', async () => {
     const options = { cacheDir: tmp.path('cache'), episodesPerTask: 1, seed: 2 };
     const file = defaultDemoPath(options);
-    expect(file).toBe(tmp.path('cache/sim-demos-v1-2-1.hdf5'));
+    expect(file).toBe(tmp.path('cache/sim-demos-v2-2-1.hdf5'));
     expect(defaultDemoPath({ projectDir: '/p' })).toMatch(
-      /^(\/p\/\.rfsq\/cache|.+)\/sim-demos-v1-0-25\.hdf5$/,
+      /^(\/p\/\.rfsq\/cache|.+)\/sim-demos-v2-0-25\.hdf5$/,
     );
     const made = await ensureDefaultDemos(options);
     expect(made).toMatchObject({ path: file, created: true });

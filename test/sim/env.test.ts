@@ -32,6 +32,11 @@ function driveTo(e: SimEnv, goal: number[], gripper: number, steps = 25): void {
   }
 }
 
+/** Commands the gripper closed for `steps` control steps without moving. */
+function close(e: SimEnv, steps: number): void {
+  for (let i = 0; i < steps; i++) e.step([0, 0, 0, 0, 0, 0, 1]);
+}
+
 describe('scene', () => {
   it('loads every task and resets to a deterministic, task-tagged observation', () => {
     for (const task of TASK_NAMES) {
@@ -69,7 +74,8 @@ describe('gripper', () => {
     const start = e.state().objectPos;
     // Closing high above the object grasps nothing; moving then leaves the object in place.
     driveTo(e, [start[0], start[1], 0.12], -1);
-    e.step([0, 0, 0, 0, 0, 0, 1]);
+    close(e, 3);
+    expect(e.state().gripperClosure).toBe(1);
     expect(e.state().grasped).toBe(false);
     driveTo(e, [start[0] + 0.1, start[1], 0.15], 1, 10);
     expect(e.state().objectPos[0]).toBeCloseTo(start[0], 3);
@@ -79,9 +85,11 @@ describe('gripper', () => {
     driveTo(e, [start[0] + 0.05, start[1], start[2]], -1, 10);
     expect(e.state().objectPos[0]).toBeCloseTo(start[0], 3);
 
-    // Closed at the object: it is welded and follows the end effector up and sideways.
+    // Closed at the object: the fingers take 2 steps to hold it; then it follows the end effector.
     driveTo(e, [start[0], start[1], start[2]], -1);
-    e.step([0, 0, 0, 0, 0, 0, 1]);
+    close(e, 1);
+    expect(e.state().grasped).toBe(false);
+    close(e, 1);
     expect(e.state().grasped).toBe(true);
     driveTo(e, [start[0] - 0.05, start[1] + 0.04, 0.15], 1);
     const held = e.state();
@@ -89,7 +97,11 @@ describe('gripper', () => {
     expect(held.objectPos[0]).toBeCloseTo(start[0] - 0.05, 2);
     expect(held.objectPos[1]).toBeCloseTo(start[1] + 0.04, 2);
 
-    // Opening releases it: it falls back to the table.
+    // One open step slackens the grip but holds; the second releases it and it falls back to the table.
+    e.step([0, 0, 0, 0, 0, 0, -1]);
+    expect(e.state().grasped).toBe(true);
+    e.step([0, 0, 0, 0, 0, 0, 1]);
+    e.step([0, 0, 0, 0, 0, 0, -1]);
     e.step([0, 0, 0, 0, 0, 0, -1]);
     expect(e.state().grasped).toBe(false);
     driveTo(e, [held.eePos[0], held.eePos[1], 0.2], -1, 10);
@@ -145,7 +157,7 @@ describe('success detection', () => {
     const { targetXY } = e.episodeLayout;
     const obj = e.state().objectPos;
     driveTo(e, obj, -1);
-    e.step([0, 0, 0, 0, 0, 0, 1]);
+    close(e, 2);
     driveTo(e, [targetXY[0], targetXY[1], 0.03], 1, 30);
     expect(e.state().grasped).toBe(true);
     expect(e.isSuccess()).toBe(false);

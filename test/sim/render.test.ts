@@ -11,7 +11,7 @@ const state = (over: Partial<SimState>): SimState => ({
   task: 'pick_place',
   eePos: [0.2, 0.2, 0.2],
   eeYaw: 0,
-  gripperClosed: false,
+  gripperClosure: 0,
   grasped: false,
   objectPos: [-0.2, -0.1, 0.02],
   objectYaw: 0,

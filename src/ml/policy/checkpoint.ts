@@ -7,11 +7,13 @@ import { type NamedTensor, decodeSafetensors, encodeSafetensors } from '../safet
 import { DraftPolicy, MainPolicy, type Policy, type PolicyConfig } from './model.js';
 
 /**
- * Policy checkpoint directory (format version 1):
+ * Policy checkpoint directory (format version 2):
  *
- *   config.json          kind (main | draft), obsDim, code shape, width (and draftLayers), metrics
+ *   config.json          kind (main | draft), obsDim, the training observations' mean and std (obsMean,
+ *                        obsStd), code shape, width (and draftLayers), metrics; the main model also keeps
+ *                        its tokenizer's code values (codeMean, codeScale, [layers * hidden])
  *   model.safetensors    F32 tensors named as in model.ts, kernels in [in, out] layout:
- *     main:  trunk.0.weight [inputDim, width], trunk.0.bias [width], trunk.1.weight [width, width],
+ *     main:  trunk.0.weight [inputDim, width] (inputDim = obsDim + chunk * hidden + layers), trunk.0.bias [width], trunk.1.weight [width, width],
  *            trunk.1.bias [width], head.weight [layers, width, tokens * levels], head.bias [layers, tokens * levels]
  *     draft: mlp.0.weight [obsDim, width], mlp.0.bias [width], mlp.1.weight [width, draftLayers * tokens * levels],
  *            mlp.1.bias [draftLayers * tokens * levels]
@@ -20,7 +22,7 @@ import { DraftPolicy, MainPolicy, type Policy, type PolicyConfig } from './model
  */
 
 export const POLICY_FORMAT = 'rfsq-policy';
-export const POLICY_FORMAT_VERSION = 1;
+export const POLICY_FORMAT_VERSION = 2;
 const CONFIG_FILE = 'config.json';
 const WEIGHTS_FILE = 'model.safetensors';
 
@@ -35,10 +37,21 @@ const configSchema = z.object({
   format: z.literal(POLICY_FORMAT),
   formatVersion: z.literal(POLICY_FORMAT_VERSION),
   model: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('main'), obsDim: positiveInt, shape: shapeSchema, width: positiveInt }),
+    z.object({
+      kind: z.literal('main'),
+      obsDim: positiveInt,
+      obsMean: z.array(z.number()),
+      obsStd: z.array(z.number()),
+      codeMean: z.array(z.number()),
+      codeScale: z.array(z.number()),
+      shape: shapeSchema,
+      width: positiveInt,
+    }),
     z.object({
       kind: z.literal('draft'),
       obsDim: positiveInt,
+      obsMean: z.array(z.number()),
+      obsStd: z.array(z.number()),
       shape: shapeSchema,
       width: positiveInt,
       draftLayers: positiveInt,

@@ -1,5 +1,5 @@
 import { inputError } from '../../core/errors.js';
-import type { Drafter, LayerQuery, MainPolicy } from './model.js';
+import { argmaxLevels, type Drafter, type LayerQuery, type MainPolicy } from './model.js';
 
 /**
  * Greedy and speculative decoding of a chunk's codes from an observation.
@@ -12,9 +12,11 @@ import type { Drafter, LayerQuery, MainPolicy } from './model.js';
  * - speculative: one draft pass proposes L0..L{D-1} (D = 3). One verification pass evaluates D + 1 queries,
  *   l = 0..D, query l conditioned on the draft's proposals for layers < l. Layer l is accepted when the
  *   main model's argmax equals the draft for EVERY token of that layer (agreement is per layer); the accepted
- *   layers k are the longest such prefix. The verification pass already holds the main model's prediction for
- *   layer k (the first rejected one, or L{D} when all are accepted), conditioned on the accepted prefix, which
- *   is greedy's own prefix; decoding then continues with one pass per remaining layer k+1..layers-1.
+ *   layers k are the longest such prefix. The verification pass already holds the main model's prediction
+ *   for layer k (the first rejected one, or L{D} when all are accepted), conditioned on the accepted prefix,
+ *   which is greedy's own prefix; decoding then continues with one pass per remaining layer k+1..layers-1.
+ *   With an acceptRatio below 1 a token also passes when the main model rates it nearly as likely as its
+ *   argmax (see SpeculativeOptions).
  *   Main passes per chunk = 1 + (layers - 1 - k): 8 when k = 0, 7, 6, and 5 when k = 3. Rows per chunk =
  *   (D + 1) + (layers - 1 - k): the saving is in sequential passes (latency), not in rows (FLOPs).
  *
@@ -44,6 +46,8 @@ export interface SpeculativeResult {
   acceptedLayers: Int32Array;
   /** Mean accepted layers / draftLayers. */
   acceptanceRate: number;
+  /** Per draft layer: mean fraction of tokens equal to the main model's argmax in the verification pass. */
+  tokenAgreement: number[];
   /** Main passes per chunk: 1 + (layers - 1 - accepted). */
   mainPassesPerChunk: Int32Array;
   meanMainPassesPerChunk: number;
@@ -120,11 +124,35 @@ export function decodeGreedy(main: MainPolicy, obs: Float32Array): GreedyResult 
   };
 }
 
-/** Speculative decoding with a draft of the coarse layers; the output equals decodeGreedy's. */
-export function decodeSpeculative(main: MainPolicy, draft: Drafter, obs: Float32Array): SpeculativeResult {
+export interface SpeculativeOptions {
+  /**
+   * Acceptance of a draft token: the main model must give it at least `acceptRatio` times the probability
+   * of its own top choice at that position (Medusa's "typical acceptance", in likelihood-ratio form). A
+   * layer is accepted when all of its tokens are. 1 (the default) accepts only the main model's argmax,
+   * so the output equals decodeGreedy's. Below 1, a draft token the main model rates nearly as likely as
+   * its favourite (a near tie, typically a value on a level boundary) stands; a token the main model is
+   * sure against still rejects the layer. Accepted layers keep the draft's tokens and the main model
+   * continues from exactly that prefix, so the output is no longer guaranteed equal to greedy's.
+   */
+  acceptRatio?: number;
+}
+
+/**
+ * Speculative decoding with a draft of the coarse layers. With the default acceptRatio of 1 the output
+ * equals decodeGreedy's.
+ */
+export function decodeSpeculative(
+  main: MainPolicy,
+  draft: Drafter,
+  obs: Float32Array,
+  options: SpeculativeOptions = {},
+): SpeculativeResult {
+  const ratio = options.acceptRatio ?? 1;
+  if (!(ratio > 0 && ratio <= 1))
+    throw inputError(`the acceptance ratio must be in (0, 1], got ${String(ratio)}`, 'e.g. 0.5');
   const start = performance.now();
   const count = countOf(main, obs);
-  const { layers } = main.config.shape;
+  const { layers, levels } = main.config.shape;
   const tokens = main.tokens;
   const d = draft.draftLayers;
   if (!Number.isInteger(d) || d < 1 || d > layers)
@@ -146,25 +174,41 @@ export function decodeSpeculative(main: MainPolicy, draft: Drafter, obs: Float32
   const queries: LayerQuery[] = [];
   for (let n = 0; n < count; n++)
     for (let l = 0; l < verifyLayers; l++) queries.push({ sample: n, layer: l });
-  const verified = main.predict(obs, codes, count, queries); // [count * verifyLayers, tokens]
+  const logits = main.logits(obs, codes, count, queries); // [count * verifyLayers, tokens, levels]
+  const verified = argmaxLevels(logits, levels);
+  // p(c) >= ratio * p(top)  <=>  logit(c) >= logit(top) + ln(ratio); with ratio 1, only the argmax passes.
+  const margin = Math.log(ratio);
   const accepted = new Int32Array(count);
   const passes = new Int32Array(count).fill(1);
   const from = new Int32Array(count);
+  const agreement = new Float64Array(d);
   for (let n = 0; n < count; n++) {
     const row = (l: number): number => (n * verifyLayers + l) * tokens;
     let k = 0;
-    while (k < d) {
-      let agree = true;
-      for (let j = 0; j < tokens && agree; j++)
-        agree = verified[row(k) + j] === codes[(n * tokens + j) * layers + k];
-      if (!agree) break;
-      k += 1;
+    let prefixAccepted = true;
+    for (let l = 0; l < d; l++) {
+      let agreeing = 0;
+      let allPass = true;
+      for (let j = 0; j < tokens; j++) {
+        const proposed = codes[(n * tokens + j) * layers + l] as number;
+        const top = verified[row(l) + j] as number;
+        if (top === proposed) {
+          agreeing += 1;
+          continue;
+        }
+        const o = (row(l) + j) * levels;
+        if (ratio === 1 || (logits[o + proposed] as number) < (logits[o + top] as number) + margin)
+          allPass = false;
+      }
+      agreement[l] = (agreement[l] as number) + agreeing / tokens;
+      if (prefixAccepted && allPass) k += 1;
+      else prefixAccepted = false;
     }
     accepted[n] = k;
-    // Layers < k keep the (agreeing) proposals; layer k takes the main model's prediction from this pass.
-    if (k < layers) {
+    // The accepted layers keep the draft's tokens (all equal to the main model's when exact); layer k takes
+    // the main model's prediction from this pass, which was conditioned on exactly that prefix.
+    if (k < layers)
       for (let j = 0; j < tokens; j++) codes[(n * tokens + j) * layers + k] = verified[row(k) + j] as number;
-    }
     // Discard proposals beyond the accepted prefix (they are overwritten below anyway).
     for (let l = k + 1; l < d; l++) for (let j = 0; j < tokens; j++) codes[(n * tokens + j) * layers + l] = 0;
     from[n] = k + 1;
@@ -184,6 +228,7 @@ export function decodeSpeculative(main: MainPolicy, draft: Drafter, obs: Float32
     count,
     acceptedLayers: accepted,
     acceptanceRate: acceptedSum / (count * d),
+    tokenAgreement: Array.from(agreement, (v) => v / count),
     mainPassesPerChunk: passes,
     meanMainPassesPerChunk: passSum / count,
     draftPassesPerChunk: 1,

@@ -1,5 +1,6 @@
 export {
   type CodeShape,
+  type Codebook,
   type Drafter,
   type DraftPolicyConfig,
   type LayerQuery,
@@ -10,6 +11,7 @@ export {
   MainPolicy,
   TOKENIZER_CODE_SHAPE,
   argmaxLevels,
+  nominalCodebook,
   tokensPerLayer,
   validateDataset,
 } from './model.js';
@@ -18,6 +20,7 @@ export {
   type TrainDraftOptions,
   type TrainMainOptions,
   type TrainPolicyResult,
+  softmaxCrossEntropy,
   trainPolicy,
 } from './train.js';
 export { type DraftReport, type MainReport, evaluateDraft, evaluateMain } from './evaluate.js';
