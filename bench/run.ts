@@ -14,11 +14,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
+import { GNU_TIME, measure, type RssMethod } from './measure.js';
 import { loadCheckpoint } from '../src/ml/checkpoint.js';
 import { writeNpy } from '../src/ml/data/npy.js';
 import { heldOutMse } from '../src/ml/evaluate.js';
@@ -29,9 +30,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const CLI = path.join(ROOT, 'dist', 'bin', 'rfsq.js');
 const PYTORCH_SCRIPT = path.join(ROOT, 'bench', 'pytorch_train.py');
 const PYTHON = '/usr/bin/python3';
-const GNU_TIME = '/usr/bin/time';
 const TORCH_THREADS = 2;
-const PROCESS_TIMEOUT_MS = 10 * 60 * 1000;
 
 /**
  * The plan's Step 1 command: `--num-episodes 50 --epochs 100`, batch 64. The plan names no learning
@@ -81,94 +80,6 @@ function parseArgs(argv: string[]): Args {
     }
   }
   return args;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Processes
-
-type RssMethod = 'gnu-time' | 'probe';
-
-interface Measured {
-  stdout: string;
-  wallSeconds: number;
-  /** Peak resident set size of the child in KiB, or null when the method cannot see it. */
-  peakRssKb: number | null;
-}
-
-/**
- * Node preload for the probe method: writes the process's own peak RSS (KiB) when it exits.
- * process.resourceUsage().maxRSS is in KiB.
- */
-const RSS_PROBE =
-  'data:text/javascript,' +
-  encodeURIComponent(
-    "import{writeFileSync}from'node:fs';process.on('exit',()=>writeFileSync(process.env.RFSQ_BENCH_RSS_FILE,String(process.resourceUsage().maxRSS)));",
-  );
-
-/**
- * Runs a command to completion and measures its wall time (spawn to exit, startup included) and peak
- * RSS: with GNU time's %M, or (probe method) through RSS_PROBE for Node children; Python children
- * report their own ru_maxrss in their JSON.
- */
-async function measure(
-  command: string,
-  args: string[],
-  method: RssMethod,
-  rssFile: string,
-  label: string,
-): Promise<Measured> {
-  await rm(rssFile, { force: true });
-  let file = command;
-  let argv = args;
-  if (method === 'gnu-time') {
-    file = GNU_TIME;
-    argv = ['-f', '%M', '-o', rssFile, command, ...args];
-  } else if (command === process.execPath) {
-    argv = ['--import', RSS_PROBE, ...args];
-  }
-  const start = performance.now();
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-    (resolve, reject) => {
-      // Own process group, so that a timeout stops the measured command too, not only the time wrapper.
-      const child = spawn(file, argv, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-        env: { ...process.env, NO_COLOR: '1', RFSQ_BENCH_RSS_FILE: rssFile },
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-      const timer = setTimeout(() => {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      }, PROCESS_TIMEOUT_MS);
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      child.on('close', (exitCode) => {
-        clearTimeout(timer);
-        resolve({
-          code: exitCode,
-          stdout: Buffer.concat(out).toString('utf8'),
-          stderr: Buffer.concat(err).toString('utf8'),
-        });
-      });
-    },
-  );
-  const wallSeconds = (performance.now() - start) / 1000;
-  if (code !== 0) {
-    const tail = stderr.trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${label} exited with code ${String(code)}:\n${tail}`);
-  }
-  let peakRssKb: number | null = null;
-  if (existsSync(rssFile)) {
-    // GNU time writes "Command exited with non-zero status" lines before the figure on failure.
-    const last = (await readFile(rssFile, 'utf8')).trim().split('\n').pop() ?? '';
-    const kb = Number(last);
-    if (Number.isFinite(kb) && kb > 0) peakRssKb = kb;
-  }
-  return { stdout, wallSeconds, peakRssKb };
 }
 
 async function pytorchAvailable(): Promise<string | null> {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { globalOptions, note, printJson } from '../cli/context.js';
 import { parseChoice, parseInteger, parseNumber } from '../cli/parse.js';
 import { Progress } from '../cli/progress.js';
+import { PHASE2_DEFAULTS } from '../core/training-defaults.js';
 
 interface Phase2Flags {
   model: string;
@@ -37,12 +38,12 @@ export function registerPhase2(program: Command): void {
     .option('--naive-out <dir>', 'where that naive main model goes (default <out>/../naive)')
     .option('--data <path|sim>', 'demonstrations with observations (HDF5 from `rfsq sim collect`)', 'sim')
     .option('--out <dir>', 'output folder: <out>/main and <out>/draft', 'runs/phase2/robust')
-    .option('--epochs <n>', 'training epochs (default 30)')
-    .option('--batch-size <n>', 'observations per batch (default 64)')
-    .option('--lr <rate>', 'peak learning rate (default 0.003)')
+    .option('--epochs <n>', `training epochs (default ${PHASE2_DEFAULTS.epochs})`)
+    .option('--batch-size <n>', `observations per batch (default ${PHASE2_DEFAULTS.batchSize})`)
+    .option('--lr <rate>', `peak learning rate (default ${PHASE2_DEFAULTS.lr})`)
     .option(
       '--label-smoothing <s>',
-      'target mass given to the neighbouring levels of each code, in [0, 1) (default 0.2)',
+      `target mass given to the neighbouring levels of each code, in [0, 1) (default ${PHASE2_DEFAULTS.labelSmoothing})`,
     )
     .option('--seed <n>', 'seed (default 0)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', 'auto')
@@ -53,7 +54,7 @@ export function registerPhase2(program: Command): void {
     )
     .action(async (flags: Phase2Flags, command: Command) => {
       const options = globalOptions(command);
-      const { PHASE2_DEFAULTS, trainPhase2 } = await import('../services/phase2.js');
+      const { trainPhase2 } = await import('../services/phase2.js');
       const choice = parseChoice(flags.model, '--model', ['main', 'draft', 'both'] as const);
       const progress = new Progress();
       const report = await trainPhase2({
@@ -74,6 +75,7 @@ export function registerPhase2(program: Command): void {
         seed: flags.seed ? parseInteger(flags.seed, '--seed', 0) : PHASE2_DEFAULTS.seed,
         backend: parseChoice(flags.backend, '--backend', ['auto', 'tensorflow', 'wasm', 'cpu'] as const),
         metricsOut: flags.metricsOut,
+        onInfo: (message) => note(message),
         onEpoch: (label, epoch, epochs, loss) => {
           progress.update(
             epoch / epochs,
@@ -98,7 +100,10 @@ export function registerPhase2(program: Command): void {
       ] as const) {
         if (!main) continue;
         process.stdout.write(
-          `${label}: token accuracy ${pct(main.mainTokenAcc)} free-running (chance ${pct(main.chance)}), ${pct(main.mainTokenAccTeacherForced)} with true earlier layers\n  free-running  ${layers(main.perLayerFreeRunning)}\n  L${main.fineFromLayer}–L7 given true L0–L${main.fineFromLayer - 1}: ${pct(main.fineTokenAccGivenCoarse)}\n`,
+          `${label}: token accuracy ${pct(main.mainTokenAcc)} free-running (chance ${pct(main.chance)}), ${pct(main.mainTokenAccTeacherForced)} with true earlier layers\n  free-running  ${layers(main.perLayerFreeRunning)}\n  L${main.fineFromLayer}–L7 given true L0–L${main.fineFromLayer - 1}: ${pct(main.fineTokenAccGivenCoarse)}\n` +
+            (main.actionMse === undefined
+              ? ''
+              : `  decoded chunks against the demonstrations' actions: MSE ${main.actionMse.toExponential(2)} (normalized units)\n`),
         );
       }
       if (report.draft) {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { globalOptions, note, printJson } from '../cli/context.js';
 import { parseChoice, parseFraction, parseInteger } from '../cli/parse.js';
 import { Progress } from '../cli/progress.js';
+import { PHASE2_DEFAULTS } from '../core/training-defaults.js';
 
 interface Phase3Flags {
   policy: string;
@@ -34,9 +35,12 @@ export function registerPhase3(program: Command): void {
       'the tokenizer the policy was trained on, if another one (the decoder swap)',
     )
     .option('--train-missing', 'train the policies on the policy tokenizer first if the folder has none')
-    .option('--policy-epochs <n>', 'epochs for policies trained with --train-missing (default 30)')
+    .option(
+      '--policy-epochs <n>',
+      `epochs for policies trained with --train-missing (default ${PHASE2_DEFAULTS.epochs})`,
+    )
     .option('--data <path|sim>', 'demonstrations used with --train-missing', 'sim')
-    .option('--trials <n>', 'trials per task', '10')
+    .option('--trials <n>', 'trials per task', '20')
     .option('--seed <n>', 'evaluation seed', '0')
     .option(
       '--baseline',
@@ -83,10 +87,17 @@ export function registerPhase3(program: Command): void {
         )
           .map(([task, rate]) => `${task} ${pct(rate)}`)
           .join(', ')}`,
-        `speculative (${spec.acceptRatio === 1 ? 'exact' : `accept ratio ${spec.acceptRatio}`}): acceptance ${pct(spec.acceptanceRate)}, ${spec.mainPassesPerChunk.toFixed(2)} main passes + ${spec.draftPassesPerChunk} draft pass per chunk, inference p50 ${spec.inferenceMs.p50.toFixed(2)} ms, p95 ${spec.inferenceMs.p95.toFixed(2)} ms`,
+        `speculative (${spec.acceptRatio === 1 ? 'exact' : `accept ratio ${spec.acceptRatio}`}): acceptance ${pct(spec.acceptanceRate)} of draft layers, ${spec.mainPassesPerChunk.toFixed(2)} main passes (${spec.mainRowsPerChunk.toFixed(2)} rows) + ${spec.draftPassesPerChunk} draft pass per chunk, inference p50 ${spec.inferenceMs.p50.toFixed(2)} ms, p95 ${spec.inferenceMs.p95.toFixed(2)} ms`,
         `  token agreement with the draft per layer: ${spec.tokenAgreement.map(pct).join(', ')}; chunks equal to greedy's: ${pct(spec.greedyChunkMatch)} (tokens ${pct(spec.greedyTokenMatch)})`,
-        `greedy:      ${greedy.mainPassesPerChunk.toFixed(2)} main passes per chunk, inference p50 ${greedy.inferenceMs.p50.toFixed(2)} ms, p95 ${greedy.inferenceMs.p95.toFixed(2)} ms; success ${pct(greedy.successRate)}`,
+        `greedy:      ${greedy.mainPassesPerChunk.toFixed(2)} main passes (${greedy.mainRowsPerChunk.toFixed(2)} rows) per chunk, inference p50 ${greedy.inferenceMs.p50.toFixed(2)} ms, p95 ${greedy.inferenceMs.p95.toFixed(2)} ms; success ${pct(greedy.successRate)}`,
+        `  (a pass is one sequential main-model step; on this CPU time follows rows, not passes)`,
       ];
+      if (report.ownDecoder) {
+        const own = report.ownDecoder;
+        lines.push(
+          `decoder swap: greedy success ${pct(greedy.successRate)} with this decoder, ${pct(own.successRate)} with the decoder the policies were trained on (fine-grained ${pct(greedy.fineGrainedSuccessRate)} vs ${pct(own.fineGrainedSuccessRate)}): the mismatch costs ${((own.successRate - greedy.successRate) * 100).toFixed(1)} points`,
+        );
+      }
       if (flags.metricsOut) lines.push(`Metrics written to ${flags.metricsOut}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });

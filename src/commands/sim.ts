@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { globalOptions, note, printJson } from '../cli/context.js';
 import { parseInteger, parseNumber } from '../cli/parse.js';
+import { DEFAULT_SIM_EPISODES_PER_TASK } from '../core/training-defaults.js';
 
 interface CollectFlags {
   tasks?: string;
@@ -32,7 +33,11 @@ export function registerSim(program: Command): void {
       '--tasks <list>',
       'comma-separated: pick_place, place_precise, insert, rotate_place (default all)',
     )
-    .option('--episodes-per-task <n>', 'successful episodes to keep per task', '25')
+    .option(
+      '--episodes-per-task <n>',
+      'successful episodes to keep per task',
+      String(DEFAULT_SIM_EPISODES_PER_TASK),
+    )
     .option('--seed <n>', 'seed of the layouts and the expert noise', '0')
     .option('--noise <std>', 'expert action noise, in action units (default 0.1)')
     .option('--out <file>', 'HDF5 file to write (default: the cached dataset that `--data sim` uses)')

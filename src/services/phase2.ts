@@ -1,15 +1,15 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { inputError } from '../core/errors.js';
+import { availableParallelism } from 'node:os';
+import { execa } from 'execa';
+import { ExitCode, RfsqError, inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
 import { selectBackend, type BackendRequest } from '../ml/backend.js';
 import type { Codebook, DraftReport, MainReport, Policy, PolicyDataset } from '../ml/policy/index.js';
 import { writeJsonAtomic } from './files.js';
 import { resolveSimData } from './phase1-data.js';
-
-/** Phase 2 defaults for the miniature: small models, a few seconds each on two cores. */
-export const PHASE2_DEFAULTS = { epochs: 30, batchSize: 64, lr: 3e-3, labelSmoothing: 0.2, seed: 0 } as const;
+import { rfsqArgv } from './self.js';
 
 /** The tokenizer's code values, which the main model reads earlier layers through. */
 export function codebookOf(tokenizer: Checkpoint): Codebook {
@@ -18,6 +18,8 @@ export function codebookOf(tokenizer: Checkpoint): Codebook {
 }
 
 export interface PolicyData {
+  /** The demonstrations file the data came from (`sim` resolved to the cached default). */
+  file: string;
   train: PolicyDataset;
   heldOut: PolicyDataset;
   obsDim: number;
@@ -67,7 +69,7 @@ export async function policyData(tokenizer: Checkpoint, data: string): Promise<P
     const actions = new Float32Array(windows.length * chunk * actionDim);
     windows.forEach((window, index) => actions.set(window, index * chunk * actionDim));
     const codes = tokenizer.encode(actions);
-    return { set: { obs: Float32Array.from(obs), codes, count: windows.length }, episodes };
+    return { set: { obs: Float32Array.from(obs), codes, count: windows.length, actions }, episodes };
   };
   const train = build((name) => !heldOutNames.has(name));
   const heldOut = build((name) => heldOutNames.has(name));
@@ -78,6 +80,7 @@ export async function policyData(tokenizer: Checkpoint, data: string): Promise<P
     );
   }
   return {
+    file,
     train: train.set,
     heldOut: heldOut.set,
     obsDim: demos.obsDim,
@@ -102,6 +105,7 @@ export interface Phase2Request {
   backend: BackendRequest;
   metricsOut?: string;
   onEpoch?: (label: string, epoch: number, epochs: number, loss: number) => void;
+  onInfo?: (message: string) => void;
 }
 
 export interface Phase2Report {
@@ -148,47 +152,150 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
   };
   const progress = (label: string) => (info: { epoch: number; epochs: number; trainLoss: number }) =>
     request.onEpoch?.(label, info.epoch, info.epochs, info.trainLoss);
+
+  type Trained<R> = R & { dir: string; seconds: number };
+  const trainHere = {
+    main: async (): Promise<Trained<MainReport>> => {
+      const result = await trainPolicy({
+        ...common,
+        kind: 'main',
+        codebook: codebookOf(tokenizer),
+        decode: (codes) => tokenizer.decodeFromCodes(codes),
+        train: data.train,
+        heldOut: data.heldOut,
+        onEpoch: progress('main'),
+      });
+      return keep(path.join(request.out, 'main'), result, request.tokenizer);
+    },
+    draft: async (): Promise<Trained<DraftReport>> => {
+      const result = await trainPolicy({
+        ...common,
+        kind: 'draft',
+        train: data.train,
+        heldOut: data.heldOut,
+        onEpoch: progress('draft'),
+      });
+      return keep(path.join(request.out, 'draft'), result, request.tokenizer);
+    },
+    naiveMain: async (naiveTokenizer: string): Promise<Trained<MainReport>> => {
+      const naive = await loadCheckpoint(naiveTokenizer);
+      const naiveData = await policyData(naive, data.file);
+      const result = await trainPolicy({
+        ...common,
+        kind: 'main',
+        codebook: codebookOf(naive),
+        decode: (codes) => naive.decodeFromCodes(codes),
+        train: naiveData.train,
+        heldOut: naiveData.heldOut,
+        onEpoch: progress('naive main'),
+      });
+      return keep(naiveMainDir(request), result, naiveTokenizer);
+    },
+  };
+
+  // The models are independent. tfjs's WebAssembly backend uses one thread per process, so with a second
+  // core the main model trains here while the others train one after another in a child `rfsq phase2
+  // train` each (side by side: about half the wall time of training all three in turn).
+  const sideBySide = availableParallelism() > 1 && request.models.includes('main');
+  const child = (model: 'main' | 'draft', tokenizerDir: string, out: string, label: string) => {
+    request.onInfo?.(`${label}: training side by side in a second process`);
+    return trainInChild(request, model, tokenizerDir, data.file, out, label);
+  };
+  // Children run one at a time; each is started as soon as the one before it ends.
+  let chain: Promise<unknown> = Promise.resolve();
+  const inTurn = <R>(job: () => Promise<R>): Promise<R> => {
+    const next = chain.then(job);
+    chain = next.catch(() => undefined);
+    next.catch(() => undefined); // awaited below; a failure surfaces there
+    return next;
+  };
+  const naiveTokenizer = request.naiveTokenizer;
+  const naiveJob =
+    naiveTokenizer === undefined
+      ? undefined
+      : sideBySide
+        ? inTurn(async () => (await child('main', naiveTokenizer, naiveOutDir(request), 'naive main')).main!)
+        : undefined;
+  const draftJob =
+    request.models.includes('draft') && sideBySide
+      ? inTurn(async () => (await child('draft', request.tokenizer, request.out, 'draft')).draft!)
+      : undefined;
+
   if (request.models.includes('main')) {
-    const dir = path.join(request.out, 'main');
-    const result = await trainPolicy({
-      ...common,
-      kind: 'main',
-      codebook: codebookOf(tokenizer),
-      train: data.train,
-      heldOut: data.heldOut,
-      onEpoch: progress('main'),
-    });
-    report.main = await keep(dir, result, request.tokenizer);
-    report.metrics['phase2.main_token_acc'] = result.report.mainTokenAcc;
+    report.main = await trainHere.main();
+    report.metrics['phase2.main_token_acc'] = report.main.mainTokenAcc;
   }
   if (request.models.includes('draft')) {
-    const dir = path.join(request.out, 'draft');
-    const result = await trainPolicy({
-      ...common,
-      kind: 'draft',
-      train: data.train,
-      heldOut: data.heldOut,
-      onEpoch: progress('draft'),
-    });
-    report.draft = await keep(dir, result, request.tokenizer);
-    report.metrics['phase2.draft_coarse_acc'] = result.report.draftCoarseAcc;
+    report.draft = await (draftJob ?? trainHere.draft());
+    report.metrics['phase2.draft_coarse_acc'] = report.draft.draftCoarseAcc;
   }
-  if (request.naiveTokenizer) {
-    const naive = await loadCheckpoint(request.naiveTokenizer);
-    const naiveData = await policyData(naive, request.data);
-    const dir = path.join(request.naiveOut ?? path.join(request.out, '..', 'naive'), 'main');
-    const result = await trainPolicy({
-      ...common,
-      kind: 'main',
-      codebook: codebookOf(naive),
-      train: naiveData.train,
-      heldOut: naiveData.heldOut,
-      onEpoch: progress('naive main'),
-    });
-    report.naiveMain = await keep(dir, result, request.naiveTokenizer);
-    report.metrics['phase2.main_token_acc_naive'] = result.report.mainTokenAcc;
+  if (naiveTokenizer !== undefined) {
+    report.naiveMain = await (naiveJob ?? trainHere.naiveMain(naiveTokenizer));
+    report.metrics['phase2.main_token_acc_naive'] = report.naiveMain.mainTokenAcc;
   }
   if (request.metricsOut) await writeJsonAtomic(request.metricsOut, report.metrics);
+  return report;
+}
+
+function naiveMainDir(request: Phase2Request): string {
+  return path.join(naiveOutDir(request), 'main');
+}
+
+function naiveOutDir(request: Phase2Request): string {
+  return request.naiveOut ?? path.join(request.out, '..', 'naive');
+}
+
+/**
+ * Trains one model with a child `rfsq phase2 train --model <model> --json` and returns its report. The
+ * child is spawned synchronously, so it starts before this process goes back to its own training.
+ */
+async function trainInChild(
+  request: Phase2Request,
+  model: 'main' | 'draft',
+  tokenizerDir: string,
+  dataFile: string,
+  out: string,
+  label: string,
+): Promise<Phase2Report> {
+  const [command, ...args] = rfsqArgv([
+    'phase2',
+    'train',
+    '--model',
+    model,
+    '--tokenizer',
+    tokenizerDir,
+    '--data',
+    dataFile,
+    '--out',
+    out,
+    '--epochs',
+    String(request.epochs),
+    '--batch-size',
+    String(request.batchSize),
+    '--lr',
+    String(request.lr),
+    '--label-smoothing',
+    String(request.labelSmoothing),
+    '--seed',
+    String(request.seed),
+    '--backend',
+    request.backend,
+    '--json',
+  ]);
+  const result = await execa(command, args, { reject: false, stdin: 'ignore' });
+  if (result.exitCode !== 0) {
+    const lines = result.stderr.trim().split('\n');
+    const reason = lines.find((line) => line.startsWith('error:')) ?? lines.at(-1);
+    throw new RfsqError(
+      `training the ${label} model failed: ${reason || `exit code ${String(result.exitCode)}`}`,
+      {
+        hint: `rerun it alone: rfsq phase2 train --model ${model} --tokenizer ${tokenizerDir} --out ${out}`,
+        exitCode: result.exitCode === ExitCode.interrupted ? ExitCode.interrupted : ExitCode.checkFailed,
+      },
+    );
+  }
+  const report = JSON.parse(result.stdout) as Phase2Report;
+  if (!report[model]) throw new RfsqError(`the ${label} training process reported no ${model} model`);
   return report;
 }
 

@@ -5,7 +5,8 @@ import { selectBackend, type BackendRequest } from '../ml/backend.js';
 import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
 import type { DraftPolicy, MainPolicy } from '../ml/policy/index.js';
 import { writeJsonAtomic } from './files.js';
-import { hasPolicies, PHASE2_DEFAULTS, trainPhase2 } from './phase2.js';
+import { PHASE2_DEFAULTS } from '../core/training-defaults.js';
+import { hasPolicies, trainPhase2 } from './phase2.js';
 
 /** Evaluation layouts come from seeds far from the demonstrations' (which count up from 0). */
 const EVAL_SEED_OFFSET = 1_000_000;
@@ -39,6 +40,8 @@ interface ModeStats {
   perTask: Record<string, number>;
   inferenceMs: { p50: number; p95: number; mean: number };
   mainPassesPerChunk: number;
+  /** Main-model rows (layer queries) per chunk: the compute, where passes are the sequential steps. */
+  mainRowsPerChunk: number;
   chunks: number;
 }
 
@@ -58,6 +61,8 @@ export interface Phase3Report {
     draftPassesPerChunk: number;
   };
   greedy: ModeStats;
+  /** Decoder swap only: greedy decoding decoded by the tokenizer the policies were trained on. */
+  ownDecoder?: ModeStats;
   metrics: Metrics;
 }
 
@@ -89,7 +94,8 @@ async function ensurePolicies(request: Phase3Request): Promise<void> {
 /**
  * Closed-loop evaluation in the simulator: the policy predicts codes, the tokenizer decodes a chunk, the
  * chunk runs open loop, repeat. Every trial runs twice, with and without speculative decoding, on the same
- * seeds, so that success and inference time compare side by side.
+ * seeds, so that success and inference time compare side by side; for a decoder swap, a third time with
+ * greedy decoding and the policies' own decoder, so that the swap's cost is measured on the same seeds.
  */
 export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Report> {
   const backend = await selectBackend(request.backend);
@@ -100,12 +106,18 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
   const draft = (await loadPolicy(path.join(request.policy, 'draft'), 'draft')).model;
   const tokenizer = await loadCheckpoint(request.tokenizer);
   checkShapes(main, draft, tokenizer);
+  const decoderSwap =
+    request.policyTokenizer !== undefined &&
+    path.resolve(request.policyTokenizer) !== path.resolve(request.tokenizer);
+  const ownTokenizer = decoderSwap ? await loadCheckpoint(request.policyTokenizer!) : undefined;
+  if (ownTokenizer) checkShapes(main, draft, ownTokenizer);
 
-  const total = sim.TASK_NAMES.length * request.trialsPerTask * 2;
+  const total = sim.TASK_NAMES.length * request.trialsPerTask * (ownTokenizer ? 3 : 2);
   let done = 0;
-  const run = async (speculative: boolean) => {
+  const run = async (speculative: boolean, decoder: Checkpoint) => {
     const times: number[] = [];
     let passes = 0;
+    let rows = 0;
     let accepted = 0;
     let chunks = 0;
     const agreement = new Array<number>(draft.draftLayers).fill(0);
@@ -124,14 +136,16 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
             const out = decodeSpeculative(main, draft, obs, { acceptRatio: request.acceptRatio });
             codes = out.codes;
             passes += out.meanMainPassesPerChunk;
+            rows += out.mainRows;
             accepted += out.acceptanceRate;
             out.tokenAgreement.forEach((value, layer) => (agreement[layer] = agreement[layer]! + value));
           } else {
             const out = decodeGreedy(main, obs);
             codes = out.codes;
             passes += out.mainPassesPerChunk;
+            rows += out.mainRows;
           }
-          const actions = tokenizer.denormalize(tokenizer.decodeFromCodes(codes));
+          const actions = decoder.denormalize(decoder.decodeFromCodes(codes));
           times.push(performance.now() - start);
           chunks += 1;
           if (speculative) {
@@ -164,6 +178,7 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
         mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length),
       },
       mainPassesPerChunk: passes / Math.max(1, chunks),
+      mainRowsPerChunk: rows / Math.max(1, chunks),
       chunks,
     };
     return {
@@ -174,8 +189,10 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
       greedyChunkMatch: chunksMatching / Math.max(1, chunks),
     };
   };
-  const speculative = await run(true);
-  const greedy = await run(false);
+  const speculative = await run(true, tokenizer);
+  const greedy = await run(false, tokenizer);
+  // What the swap costs: the same policies, decoded by the tokenizer they were trained on.
+  const ownDecoder = ownTokenizer && (await run(false, ownTokenizer)).stats;
 
   const metrics: Metrics = request.baseline
     ? { 'phase3.baseline_success_rate': speculative.stats.successRate }
@@ -188,9 +205,7 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
   return {
     backend,
     trials: request.trialsPerTask * sim.TASK_NAMES.length,
-    decoderSwap:
-      request.policyTokenizer !== undefined &&
-      path.resolve(request.policyTokenizer) !== path.resolve(request.tokenizer),
+    decoderSwap,
     speculative: {
       ...speculative.stats,
       acceptRatio: request.acceptRatio,
@@ -201,6 +216,7 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
       draftPassesPerChunk: 1,
     },
     greedy: greedy.stats,
+    ...(ownDecoder ? { ownDecoder } : {}),
     metrics,
   };
 }

@@ -1,18 +1,11 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import { decideGate, STRATEGY_PLANS, type GateId, type StepId } from '../core/pipeline-plan.js';
 import type { StrategyId } from '../core/plan-facts.js';
 import { CONFIG_FILE, substitute, type PipelineConfig } from '../pipeline/config.js';
 import type { GateHandler, GateResult, PlannedStep } from '../pipeline/pipeline.js';
-
-/** The built binary: dist/bin/rfsq.js, found from dist/src/services (built) or src/services (tests). */
-const RFSQ_BIN = [
-  fileURLToPath(new URL('../../bin/rfsq.js', import.meta.url)),
-  fileURLToPath(new URL('../../dist/bin/rfsq.js', import.meta.url)),
-].find((candidate) => existsSync(candidate))!;
+import { rfsqArgv } from './self.js';
 
 export interface UnavailableStep {
   id: StepId;
@@ -30,7 +23,7 @@ export interface ResolvedPlan {
 
 /** `rfsq` as a command's first word runs this very tool, with the same Node, without a global install. */
 function resolveArgv(command: string[]): string[] {
-  if (command[0] === 'rfsq') return [process.execPath, RFSQ_BIN, ...command.slice(1)];
+  if (command[0] === 'rfsq') return rfsqArgv(command.slice(1));
   return command;
 }
 

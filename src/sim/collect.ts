@@ -31,6 +31,7 @@ import { hashSeed } from '../ml/data/random.js';
 import { loadH5wasm } from '../ml/data/hdf5.js';
 import { ACTION_DIM, POS_SCALE, ROT_SCALE, SimEnv } from './env.js';
 import { DEFAULT_EXPERT_NOISE } from './expert.js';
+import { DEFAULT_SIM_EPISODES_PER_TASK } from '../core/training-defaults.js';
 import { OBS_DIM } from './observation.js';
 import { runExpertEpisode } from './rollout.js';
 import { CONTROL_HZ, SUBSTEPS, TIMESTEP } from './scene.js';
@@ -38,7 +39,7 @@ import { TASK_NAMES, TASKS, type TaskName } from './tasks.js';
 
 export const SIM_DATA_VERSION = 2;
 export const DEFAULT_DEMO_SEED = 0;
-export const DEFAULT_EPISODES_PER_TASK = 25;
+export const DEFAULT_EPISODES_PER_TASK = DEFAULT_SIM_EPISODES_PER_TASK;
 const MAX_TRY_FACTOR = 3;
 
 export interface DemoEpisode {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rfsq, tempDir } from '../helpers/cli.js';
@@ -37,6 +37,11 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
     const report = JSON.parse(phase2.stdout);
     expect(report.main.perLayerFreeRunning).toHaveLength(8);
     expect(report.draft.perLayer).toHaveLength(3);
+    // The naive main model trained side by side, in its own process, into <out>/../naive.
+    expect(existsSync(path.join(dir, 'p2/naive/main/config.json'))).toBe(true);
+    expect(report.naiveMain.perLayerFreeRunning).toHaveLength(8);
+    expect(report.main.actionMse).toBeGreaterThan(0);
+    expect(report.naiveMain.actionMse).toBeGreaterThan(0);
     expect(Object.keys(JSON.parse(readFileSync(phase2Metrics, 'utf8'))).sort()).toEqual([
       'phase2.draft_coarse_acc',
       'phase2.main_token_acc',
@@ -69,6 +74,31 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
     expect(metrics['phase3.inference_ms']).toBeGreaterThan(0);
     expect(metrics['phase3.success_rate']).toBeGreaterThanOrEqual(0);
 
+    // Strategy B's decoder swap: naive-trained policies decoded by the Robust decoder, and by their own.
+    const swap = await rfsq([
+      'phase3',
+      'eval',
+      '--policy',
+      path.join(dir, 'p2/naive'),
+      '--policy-tokenizer',
+      path.join(dir, 'p1/naive'),
+      '--tokenizer',
+      path.join(dir, 'p1/robust'),
+      '--train-missing',
+      '--policy-epochs',
+      '1',
+      '--data',
+      demos,
+      '--trials',
+      '1',
+      '--json',
+    ]);
+    expect(swap.exitCode).toBe(0);
+    const swapped = JSON.parse(swap.stdout);
+    expect(swapped.decoderSwap).toBe(true);
+    expect(swapped.ownDecoder.chunks).toBeGreaterThan(0);
+    expect(swapped.greedy.mainRowsPerChunk).toBe(8);
+
     const show = await rfsq(['sim', 'show', '--task', 'insert', '--seed', '3']);
     expect(show.stdout).toMatch(/insert seed 3: success/);
     expect(show.stdout).toContain('T');
@@ -81,6 +111,14 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
       /does not exist|no main and draft/,
     ],
     [['phase2', 'train', '--tokenizer', '/nonexistent'], /checkpoint directory \/nonexistent does not exist/],
+    [
+      ['phase2', 'train', '--tokenizer', 'x', '--label-smoothing', '1'],
+      /--label-smoothing "1" must be a number ≥ 0 and ≤ 0.99/,
+    ],
+    [
+      ['phase3', 'eval', '--policy', 'x', '--tokenizer', 'y', '--accept-ratio', '2'],
+      /--accept-ratio "2" must be a fraction/,
+    ],
   ])('rejects %j with exit 2', async (args, message) => {
     const result = await rfsq(args);
     expect(result.stderr).toMatch(message);

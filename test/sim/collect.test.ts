@@ -75,7 +75,7 @@ describe('collectDemos', () => {
     const file = defaultDemoPath(options);
     expect(file).toBe(tmp.path('cache/sim-demos-v2-2-1.hdf5'));
     expect(defaultDemoPath({ projectDir: '/p' })).toMatch(
-      /^(\/p\/\.rfsq\/cache|.+)\/sim-demos-v2-0-25\.hdf5$/,
+      /^(\/p\/\.rfsq\/cache|.+)\/sim-demos-v2-0-100\.hdf5$/,
     );
     const made = await ensureDefaultDemos(options);
     expect(made).toMatchObject({ path: file, created: true });

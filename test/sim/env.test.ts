@@ -12,6 +12,7 @@ import {
   targetSurfaceZ,
   type TaskName,
 } from '../../src/sim/index.js';
+import { wrapAngle } from '../../src/sim/math.js';
 
 const envs = new Map<TaskName, SimEnv>();
 const env = (task: TaskName): SimEnv => envs.get(task)!;
@@ -52,6 +53,22 @@ describe('scene', () => {
       expect(Array.from(env(task).reset(7))).toEqual(Array.from(obs));
     }
     expect(Array.from(env('pick_place').reset(8))).not.toEqual(Array.from(env('pick_place').reset(7)));
+  });
+
+  it('observes the yaw errors the alignments need, wrapped to the object symmetry', () => {
+    const bar = env('rotate_place');
+    bar.reset(4);
+    const { targetYaw } = bar.episodeLayout;
+    bar.setObjectPose([0, 0, TASKS.rotate_place.object.halfSize[2]], targetYaw + Math.PI + 0.2);
+    const obs = bar.observe();
+    // The bar looks the same after half a turn: 0.2 rad to go, not π + 0.2.
+    expect(obs[OBS.objectToTargetYaw]).toBeCloseTo(-0.2, 4);
+    expect(obs[OBS.eeToObjectYaw]).toBeCloseTo(wrapAngle(targetYaw + 0.2, Math.PI), 4);
+    const cube = env('pick_place');
+    cube.reset(4);
+    cube.setObjectPose([0, 0, 0.02], 1.7);
+    expect(cube.observe()[OBS.eeToObjectYaw]).toBeCloseTo(1.7 - Math.PI / 2, 4);
+    expect(cube.observe()[OBS.objectToTargetYaw]).toBe(0);
   });
 
   it('gravity pulls a raised object down onto the table', () => {

@@ -1,3 +1,4 @@
+import { inputError } from '../../core/errors.js';
 import { continueGreedy, decodeGreedy } from './decode.js';
 import {
   type DraftPolicy,
@@ -34,6 +35,12 @@ export interface MainReport {
   fineTokenAccGivenCoarse: number;
   /** Per layer fineFromLayer..layers-1. */
   perLayerGivenCoarse: number[];
+  /**
+   * Mean squared error, in normalized action units, between the free-running codes decoded by the
+   * tokenizer and the demonstrations' actions: what the policy gets wrong, whatever the codes. Present
+   * when the set carries its actions and a decoder is given.
+   */
+  actionMse?: number;
 }
 
 export interface DraftReport {
@@ -64,7 +71,12 @@ function perLayerAccuracy(
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-export function evaluateMain(model: MainPolicy, set: PolicyDataset, coarseLayers = 3): MainReport {
+export function evaluateMain(
+  model: MainPolicy,
+  set: PolicyDataset,
+  coarseLayers = 3,
+  decode?: (codes: Int32Array) => Float32Array,
+): MainReport {
   const { obsDim, shape } = model.config;
   validateDataset(set, obsDim, shape, 'evaluation');
   const { layers } = shape;
@@ -94,9 +106,21 @@ export function evaluateMain(model: MainPolicy, set: PolicyDataset, coarseLayers
   continueGreedy(model, obs, count, given, new Int32Array(count).fill(fineFromLayer), new Int32Array(count));
   const perLayerGivenCoarse = perLayerAccuracy(given, codes, count, tokens, layers).slice(fineFromLayer);
 
+  let actionMse: number | undefined;
+  if (decode && set.actions) {
+    const decoded = decode(free);
+    if (decoded.length !== set.actions.length)
+      throw inputError(`decoded ${decoded.length} action values, the set holds ${set.actions.length}`);
+    let sum = 0;
+    for (let i = 0; i < decoded.length; i++)
+      sum += ((decoded[i] as number) - (set.actions[i] as number)) ** 2;
+    actionMse = sum / decoded.length;
+  }
+
   return {
     count,
     chance: 1 / shape.levels,
+    ...(actionMse === undefined ? {} : { actionMse }),
     mainTokenAcc: mean(perLayerFreeRunning),
     perLayerFreeRunning,
     mainTokenAccTeacherForced: mean(perLayerTeacherForced),

@@ -34,6 +34,8 @@ export interface PolicyDataset {
   obs: Float32Array;
   codes: Int32Array;
   count: number;
+  /** The actions the codes encode, normalized, [count, chunk, actionDim] (for the decoded-action error). */
+  actions?: Float32Array;
 }
 
 /**

@@ -54,6 +54,8 @@ export interface TrainMainOptions extends CommonOptions {
   kind: 'main';
   /** The tokenizer's code values (default: nominal levels, mean 0 and scale 1 in every layer). */
   codebook?: Codebook;
+  /** The tokenizer's decoder, for the held-out decoded-action error (MainReport.actionMse). */
+  decode?: (codes: Int32Array) => Float32Array;
 }
 
 export interface TrainDraftOptions extends CommonOptions {
@@ -441,7 +443,10 @@ export async function trainPolicy(
     msPerStep: (trainSeconds * 1000) / Math.max(1, step),
     backend: tf.getBackend(),
   };
-  if (main) return { model: main, report: evaluateMain(main, options.heldOut), ...common };
+  if (main) {
+    const decode = options.kind === 'main' ? options.decode : undefined;
+    return { model: main, report: evaluateMain(main, options.heldOut, 3, decode), ...common };
+  }
   const d = draft as DraftPolicy;
   return { model: d, report: evaluateDraft(d, options.heldOut), ...common };
 }

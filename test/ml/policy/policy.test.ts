@@ -12,13 +12,16 @@ import {
   type MainPolicy,
   type MainReport,
   type TrainPolicyResult,
+  MainPolicy as MainPolicyClass,
   decodeGreedy,
   decodeSpeculative,
   evaluateMain,
   loadPolicy,
   savePolicy,
+  softmaxCrossEntropy,
   trainPolicy,
 } from '../../../src/ml/policy/index.js';
+import { Prng } from '../../../src/ml/prng.js';
 import { syntheticPolicySet } from './synthetic.js';
 
 const OBS_DIM = 20;
@@ -99,6 +102,16 @@ describe('trainPolicy', () => {
     expect(r.mainTokenAcc).toBeLessThan(0.3);
   });
 
+  it("measures the decoded chunks' error against the set's actions when given a decoder", () => {
+    const decode = (codes: Int32Array) => Float32Array.from(codes, (c, i) => (c - 3) * (1 + (i % 5)));
+    const actions = decode(heldOut.codes).map((v, i) => v + (i % 3) * 0.25);
+    const r = evaluateMain(main.model, { ...heldOut, actions }, 3, decode);
+    const free = decode(decodeGreedy(main.model, heldOut.obs).codes);
+    const expected = free.reduce((sum, v, i) => sum + (v - actions[i]!) ** 2, 0) / free.length;
+    expect(r.actionMse).toBeCloseTo(expected, 6);
+    expect(evaluateMain(main.model, heldOut).actionMse).toBeUndefined();
+  });
+
   it('creates no tensors that outlive an epoch', () => {
     expect(tensorCounts).toHaveLength(3);
     expect(new Set(tensorCounts).size).toBe(1);
@@ -112,6 +125,80 @@ describe('trainPolicy', () => {
     await expect(trainPolicy({ ...base, kind: 'main', epochs: 1, train: bad })).rejects.toThrow(
       /out of range/,
     );
+  });
+});
+
+describe('softmaxCrossEntropy', () => {
+  it('matches the cross-entropy against the smoothed target, and its gradient matches finite differences', () => {
+    const levels = 7;
+    const rng = new Prng(3);
+    const z = Float32Array.from({ length: 4 * levels }, () => rng.normal());
+    const labels = Int32Array.from([0, 3, 6, 2]);
+    const smoothing = 0.2;
+    const { loss, grad } = softmaxCrossEntropy(z, labels, levels, smoothing);
+    const lossOf = (values: Float32Array) => {
+      let total = 0;
+      labels.forEach((y, i) => {
+        const row = Array.from(values.subarray(i * levels, (i + 1) * levels));
+        const logSum = Math.log(row.reduce((sum, v) => sum + Math.exp(v), 0));
+        const target = new Array<number>(levels).fill(0);
+        target[y] = 1 - smoothing;
+        const neighbours = [y - 1, y + 1].filter((k) => k >= 0 && k < levels);
+        for (const k of neighbours) target[k] = smoothing / neighbours.length;
+        total += target.reduce((sum, t, k) => sum + t * (logSum - row[k]!), 0);
+      });
+      return total / labels.length;
+    };
+    expect(loss).toBeCloseTo(lossOf(z), 6);
+    const h = 1e-3;
+    for (const i of [0, 5, 10, 21, 27]) {
+      const up = Float32Array.from(z);
+      const down = Float32Array.from(z);
+      up[i] = up[i]! + h;
+      down[i] = down[i]! - h;
+      expect(grad[i]).toBeCloseTo((lossOf(up) - lossOf(down)) / (2 * h), 4);
+    }
+    // Without smoothing it is the plain cross-entropy of the label.
+    expect(softmaxCrossEntropy(z, labels, levels).loss).toBeGreaterThan(0);
+  });
+});
+
+describe('the main model input', () => {
+  it('fillInputsAllLayers writes the rows fillInput writes layer by layer, through the codebook', () => {
+    const shape = { chunk: 2, hidden: 3, layers: 4, levels: 7 };
+    const rng = new Prng(9);
+    const size = shape.layers * shape.hidden;
+    const model = MainPolicyClass.initialize(
+      {
+        obsDim: 5,
+        obsMean: [0.1, 0, 0, 0, 0.5],
+        obsStd: [2, 1, 1, 1, 0.5],
+        codeMean: Array.from({ length: size }, () => rng.normal() * 0.1),
+        codeScale: Array.from({ length: size }, () => 0.5 + rng.uniform(0, 1)),
+        shape,
+        width: 8,
+      },
+      1,
+    );
+    const obs = Float32Array.from({ length: 2 * 5 }, () => rng.normal());
+    const codes = Int32Array.from({ length: 2 * 6 * 4 }, () => Math.floor(rng.uniform(0, 7)));
+    const all = new Float32Array(shape.layers * model.inputDim).fill(Number.NaN);
+    model.fillInputsAllLayers(all, (l) => l * model.inputDim, obs, codes, 1);
+    for (let l = 0; l < shape.layers; l++) {
+      const one = new Float32Array(model.inputDim);
+      model.fillInput(one, 0, obs, codes, 1, l);
+      expect(Array.from(all.subarray(l * model.inputDim, (l + 1) * model.inputDim))).toEqual(Array.from(one));
+    }
+    // Layer 2 of token 4 (t = 1, h = 1) reads layers 0 and 1 through the codebook.
+    const row = new Float32Array(model.inputDim);
+    model.fillInput(row, 0, obs, codes, 1, 2);
+    const value = (l: number) => {
+      const c = codes[(1 * 6 + 4) * 4 + l]!;
+      const k = l * 3 + 1;
+      return (-1 + c / 3) * model.config.codeScale[k]! + model.config.codeMean[k]!;
+    };
+    expect(row[5 + 4]).toBeCloseTo(value(0) + value(1), 5);
+    expect(row[5 + 6 + 2]).toBe(1);
   });
 });
 
@@ -184,6 +271,74 @@ describe('decoding', () => {
     expect(Array.from(s.acceptedLayers).every((k) => k === 1)).toBe(true);
     expect(Array.from(s.mainPassesPerChunk).every((p) => p === 7)).toBe(true);
     expect(Array.from(s.codes)).toEqual(Array.from(g.codes));
+  });
+});
+
+describe('typical acceptance (acceptRatio below 1)', () => {
+  /** L0 logits of the main model for every held-out chunk (no prefix needed). */
+  function layer0Logits(): Float32Array {
+    const queries = Array.from({ length: heldOut.count }, (_, n) => ({ sample: n, layer: 0 }));
+    return main.model.logits(
+      heldOut.obs,
+      new Int32Array(heldOut.count * TOKENS * LAYERS),
+      heldOut.count,
+      queries,
+    );
+  }
+
+  it('accepts a draft token the main model rates nearly as likely as its own, rejects a token it is sure against', () => {
+    const g = decodeGreedy(main.model, heldOut.obs);
+    const logits = layer0Logits();
+    // The chunk and L0 token with the closest runner-up, and the one with the most distant worst level.
+    let tie = { n: 0, j: 0, level: 0, gap: Infinity };
+    let sure = { n: 0, j: 0, level: 0, gap: -Infinity };
+    for (let n = 0; n < heldOut.count; n++)
+      for (let j = 0; j < TOKENS; j++) {
+        const o = (n * TOKENS + j) * 7;
+        const top = g.codes[(n * TOKENS + j) * LAYERS]!;
+        for (let k = 0; k < 7; k++) {
+          if (k === top) continue;
+          const gap = logits[o + top]! - logits[o + k]!;
+          if (gap < tie.gap) tie = { n, j, level: k, gap };
+          if (gap > sure.gap) sure = { n, j, level: k, gap };
+        }
+      }
+    expect(tie.gap).toBeLessThan(Math.log(2));
+    /** A drafter for chunk n alone that proposes greedy's L0–L2 with one L0 token changed. */
+    const propose = (change: { n: number; j: number; level: number }) => {
+      const proposal = coarse(g.codes, heldOut.count).slice(
+        change.n * TOKENS * 3,
+        (change.n + 1) * TOKENS * 3,
+      );
+      proposal[change.j * 3] = change.level;
+      return fixedDrafter(proposal);
+    };
+    const obs = (n: number) => heldOut.obs.subarray(n * OBS_DIM, (n + 1) * OBS_DIM);
+    const nearTie = propose(tie);
+    const exact = decodeSpeculative(main.model, nearTie, obs(tie.n));
+    expect(exact.acceptedLayers[0]).toBe(0);
+    expect(Array.from(exact.codes)).toEqual(
+      Array.from(g.codes.subarray(tie.n * TOKENS * LAYERS, (tie.n + 1) * TOKENS * LAYERS)),
+    );
+    const typical = decodeSpeculative(main.model, nearTie, obs(tie.n), { acceptRatio: 0.5 });
+    expect(typical.acceptedLayers[0]).toBeGreaterThanOrEqual(1);
+    expect(typical.codes[tie.j * LAYERS]).toBe(tie.level); // the draft's token stands
+    expect(typical.meanMainPassesPerChunk).toBeLessThan(8);
+
+    const confident = propose(sure);
+    expect(sure.gap).toBeGreaterThan(-Math.log(0.5));
+    expect(
+      decodeSpeculative(main.model, confident, obs(sure.n), { acceptRatio: 0.5 }).acceptedLayers[0],
+    ).toBe(0);
+  });
+
+  it('rejects a ratio outside (0, 1]', () => {
+    expect(() => decodeSpeculative(main.model, draft.model, heldOut.obs, { acceptRatio: 0 })).toThrow(
+      RfsqError,
+    );
+    expect(() => decodeSpeculative(main.model, draft.model, heldOut.obs, { acceptRatio: 1.5 })).toThrow(
+      /ratio/,
+    );
   });
 });
 
