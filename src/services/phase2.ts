@@ -210,12 +210,12 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
     return next;
   };
   const naiveTokenizer = request.naiveTokenizer;
+  // A bad naive checkpoint is an input error now, not after minutes of training.
+  if (naiveTokenizer !== undefined) await loadCheckpoint(naiveTokenizer);
   const naiveJob =
-    naiveTokenizer === undefined
-      ? undefined
-      : sideBySide
-        ? inTurn(async () => (await child('main', naiveTokenizer, naiveOutDir(request), 'naive main')).main!)
-        : undefined;
+    naiveTokenizer !== undefined && sideBySide
+      ? inTurn(async () => (await child('main', naiveTokenizer, naiveOutDir(request), 'naive main')).main!)
+      : undefined;
   const draftJob =
     request.models.includes('draft') && sideBySide
       ? inTurn(async () => (await child('draft', request.tokenizer, request.out, 'draft')).draft!)

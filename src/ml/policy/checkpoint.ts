@@ -13,7 +13,8 @@ import { DraftPolicy, MainPolicy, type Policy, type PolicyConfig } from './model
  *                        obsStd), code shape, width (and draftLayers), metrics; the main model also keeps
  *                        its tokenizer's code values (codeMean, codeScale, [layers * hidden])
  *   model.safetensors    F32 tensors named as in model.ts, kernels in [in, out] layout:
- *     main:  trunk.0.weight [inputDim, width] (inputDim = obsDim + chunk * hidden + layers), trunk.0.bias [width], trunk.1.weight [width, width],
+ *     main:  trunk.0.weight [inputDim, width] (inputDim = obsDim + chunk * hidden + layers),
+ *            trunk.0.bias [width], trunk.1.weight [width, width],
  *            trunk.1.bias [width], head.weight [layers, width, tokens * levels], head.bias [layers, tokens * levels]
  *     draft: mlp.0.weight [obsDim, width], mlp.0.bias [width], mlp.1.weight [width, draftLayers * tokens * levels],
  *            mlp.1.bias [draftLayers * tokens * levels]
