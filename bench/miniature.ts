@@ -134,6 +134,8 @@ async function phase3Report(
 
 const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : 'n/a');
 const num = (v: unknown, digits = 2) => (typeof v === 'number' ? v.toFixed(digits) : 'n/a');
+const interval = (v: [number, number] | undefined) =>
+  v ? `${(v[0] * 100).toFixed(1)}–${(v[1] * 100).toFixed(1)}%` : 'n/a';
 const sci = (v: unknown) => (typeof v === 'number' ? v.toExponential(2) : 'n/a');
 const mb = (kb: number | null) => (kb === null ? 'n/a' : `${(kb / 1024).toFixed(0)} MB`);
 const status = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
@@ -231,6 +233,11 @@ async function main(): Promise<void> {
       const own = naive?.ownDecoder;
       figures.push(
         ['Phase 3 success (greedy)', pct(own?.successRate), pct(robust.greedy.successRate)],
+        [
+          '  95% interval (Wilson)',
+          interval(own?.successInterval95),
+          interval(robust.greedy.successInterval95),
+        ],
         [
           'Phase 3 fine-grained success (greedy)',
           pct(own?.fineGrainedSuccessRate),

@@ -20,6 +20,9 @@ interface Phase3Flags {
 }
 
 const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+/** A rate with its 95% interval: tens of trials leave a wide one, and it should be seen. */
+const rateWithInterval = (value: number, [lo, hi]: [number, number]) =>
+  `${pct(value)} (95% CI ${(lo * 100).toFixed(1)}–${(hi * 100).toFixed(1)}%)`;
 
 export function registerPhase3(program: Command): void {
   const phase3 = program
@@ -82,7 +85,7 @@ export function registerPhase3(program: Command): void {
       const { speculative: spec, greedy } = report;
       const lines = [
         `${report.trials} trials${report.decoderSwap ? ' (decoder swap: policy trained on other codes)' : ''}`,
-        `success ${pct(spec.successRate)} (fine-grained ${pct(spec.fineGrainedSuccessRate)}); per task: ${Object.entries(
+        `success ${rateWithInterval(spec.successRate, spec.successInterval95)}, fine-grained ${rateWithInterval(spec.fineGrainedSuccessRate, spec.fineGrainedInterval95)}; per task: ${Object.entries(
           spec.perTask,
         )
           .map(([task, rate]) => `${task} ${pct(rate)}`)

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
+import { wilsonInterval } from '../core/proportion.js';
 import { selectBackend, type BackendRequest } from '../ml/backend.js';
 import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
 import type { DraftPolicy, MainPolicy } from '../ml/policy/index.js';
@@ -36,7 +37,10 @@ export interface Phase3Request {
 
 interface ModeStats {
   successRate: number;
+  /** Wilson 95% interval of the success rate over these trials. */
+  successInterval95: [number, number];
   fineGrainedSuccessRate: number;
+  fineGrainedInterval95: [number, number];
   perTask: Record<string, number>;
   inferenceMs: { p50: number; p95: number; mean: number };
   mainPassesPerChunk: number;
@@ -163,12 +167,16 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
       env.dispose();
     }
     const fine = sim.TASK_NAMES.filter((task) => sim.TASKS[task].fineGrained);
-    const rate = (tasks: readonly string[]) =>
-      tasks.reduce((sum, task) => sum + successes[task]!, 0) / (tasks.length * request.trialsPerTask);
+    const succeeded = (tasks: readonly string[]) => tasks.reduce((sum, task) => sum + successes[task]!, 0);
+    const rate = (tasks: readonly string[]) => succeeded(tasks) / (tasks.length * request.trialsPerTask);
+    const interval = (tasks: readonly string[]) =>
+      wilsonInterval(succeeded(tasks), tasks.length * request.trialsPerTask);
     const sorted = [...times].sort((a, b) => a - b);
     const stats: ModeStats = {
       successRate: rate(sim.TASK_NAMES),
+      successInterval95: interval(sim.TASK_NAMES),
       fineGrainedSuccessRate: rate(fine),
+      fineGrainedInterval95: interval(fine),
       perTask: Object.fromEntries(
         sim.TASK_NAMES.map((task) => [task, successes[task]! / request.trialsPerTask]),
       ),
