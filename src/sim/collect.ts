@@ -28,7 +28,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { inputError, RfsqError } from '../core/errors.js';
 import { hashSeed } from '../ml/data/random.js';
-import { loadH5wasm } from '../ml/data/hdf5.js';
+import { hdf5Reason, loadH5wasm } from '../ml/data/hdf5.js';
 import { ACTION_DIM, POS_SCALE, ROT_SCALE, SimEnv } from './env.js';
 import { DEFAULT_EXPERT_NOISE } from './expert.js';
 import { DEFAULT_SIM_EPISODES_PER_TASK } from '../core/training-defaults.js';
@@ -137,7 +137,7 @@ function concat(rows: Float32Array[], dim: number): Float32Array {
 type H5 = Awaited<ReturnType<typeof loadH5wasm>>;
 
 /** Runs `fn` with h5wasm's throwing error handler on, turning HDF5 failures into input errors. */
-async function withH5<T>(file: string, action: string, fn: (h5: H5) => T): Promise<T> {
+async function withH5<T>(file: string, action: 'read' | 'write', fn: (h5: H5) => T): Promise<T> {
   const h5 = await loadH5wasm();
   const module = await h5.ready;
   module.activate_throwing_error_handler();
@@ -145,13 +145,15 @@ async function withH5<T>(file: string, action: string, fn: (h5: H5) => T): Promi
     return fn(h5);
   } catch (err) {
     if (err instanceof RfsqError) throw err;
-    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    throw inputError(
-      `Could not ${action} ${file} (${reason})`,
-      action === 'read'
-        ? 'Regenerate the simulated demos (delete the file and collect again).'
-        : 'Check the directory exists and is writable.',
-    );
+    throw action === 'read'
+      ? inputError(
+          `${file} is not a readable HDF5 file of simulated demos (${hdf5Reason(err)})`,
+          'pass a file that `rfsq sim collect` wrote, or --data sim for the cached default',
+        )
+      : inputError(
+          `Could not write ${file} (${hdf5Reason(err)})`,
+          'Check the directory exists and is writable.',
+        );
   } finally {
     module.deactivate_throwing_error_handler();
   }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RfsqError } from '../../src/core/errors.js';
 import { loadActions } from '../../src/ml/data/index.js';
@@ -68,6 +68,21 @@ describe('collectDemos', () => {
 
   it('reports a missing demo file as an input error', async () => {
     await expect(loadSimDemos(tmp.path('missing.hdf5'))).rejects.toBeInstanceOf(RfsqError);
+  });
+
+  it('names a file that is not HDF5 and says what to pass instead', async () => {
+    const garbage = tmp.path('garbage.hdf5');
+    await writeFile(garbage, 'not an HDF5 file\n');
+    const error = await loadSimDemos(garbage).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(RfsqError);
+    expect((error as RfsqError).message).toContain(
+      `${garbage} is not a readable HDF5 file of simulated demos`,
+    );
+    expect((error as RfsqError).message).not.toContain('\n');
+    expect((error as RfsqError).hint).toContain('--data sim');
   });
 
   it('caches the default dataset once under the cache dir', async () => {

@@ -24,7 +24,7 @@ export function loadH5wasm(): Promise<H5> {
 }
 
 /** Extracts the innermost HDF5 diagnostic ("truncated file: eof = ..."), on one line. */
-function hdf5Reason(err: unknown): string {
+export function hdf5Reason(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   const lines = [...text.matchAll(/#\d+: .*?\(\): (.*)$/gm)].map((m) => m[1]!.trim());
   return lines.at(-1) ?? text.split('\n')[0]!.trim();
