@@ -21,7 +21,8 @@ export interface ChecklistItem {
   label: string;
   value: ItemValue;
   comparison: Comparison;
-  unit: 'mse' | 'percent' | 'fraction' | 'ms' | 'path';
+  /** points: a difference of two fractions, shown in percentage points. */
+  unit: 'mse' | 'percent' | 'fraction' | 'points' | 'ms' | 'path';
 }
 
 /** The plan's verification checklist (验证清单), defined once. */
@@ -72,7 +73,7 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     label: 'Main accuracy minus naive',
     value: { difference: ['phase2.main_token_acc', 'phase2.main_token_acc_naive'] },
     comparison: { kind: 'atLeast', threshold: 0.01 },
-    unit: 'fraction',
+    unit: 'points',
   },
   {
     id: 'p2.draft_acc',
@@ -195,6 +196,13 @@ export function formatValue(value: number | string, unit: ChecklistItem['unit'])
       return `${round(value, 2)}%`;
     case 'fraction':
       return `${round(value * 100, 2)}%`;
+    case 'points': {
+      const points = round(value * 100, 2);
+      return `${points} ${Math.abs(points) === 1 ? 'pt' : 'pts'}`;
+    }
+    case 'mse':
+      // Six decimals would show a Robust MSE of 9.5e-6 as 0.00001: keep three significant digits.
+      return value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential(2) : String(round(value, 6));
     case 'ms':
       return `${round(value, 2)} ms`;
     default:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHECKLIST, evaluateChecklist, type ItemStatus } from '../../src/core/checklist.js';
+import { CHECKLIST, evaluateChecklist, formatValue, type ItemStatus } from '../../src/core/checklist.js';
 import type { Metrics } from '../../src/core/metrics.js';
 
 const passing: Metrics = {
@@ -48,6 +48,18 @@ describe('the checklist', () => {
     const improvement = result.items.find((item) => item.id === 'p1.improvement')!;
     expect(improvement.value).toBeCloseTo(44.444, 2);
     expect(improvement.source).toBe('derived');
+  });
+
+  it('shows a difference of accuracies in points, and a tiny MSE with its digits', () => {
+    const result = evaluateChecklist(
+      { ...passing, 'phase2.main_token_acc': 0.5812, 'phase2.main_token_acc_naive': 0.9727 },
+      { fileExists: exists },
+    );
+    const difference = result.items.find((item) => item.id === 'p2.main_vs_naive')!;
+    expect(formatValue(difference.value!, difference.unit)).toBe('-39.15 pts');
+    expect(difference.threshold).toBe('≥ 1 pt');
+    expect(formatValue(9.5096e-6, 'mse')).toBe('9.51e-6');
+    expect(formatValue(0.0098, 'mse')).toBe('0.0098');
   });
 
   it('marks everything pending with no metrics', () => {
