@@ -16,6 +16,21 @@ function tmux(...args: string[]): string {
 
 const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
 
+/** Starts `command` in a detached 100-column pane; `sleep` keeps the final screen readable after it ends. */
+function startInPane(command: string, rows: number): void {
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    SESSION,
+    '-x',
+    '100',
+    '-y',
+    String(rows),
+    `${command}; echo "exit=$?"; sleep 30`,
+  );
+}
+
 afterEach(() => {
   try {
     tmux('kill-server');
@@ -27,19 +42,8 @@ afterEach(() => {
 describe('the wizard in a real terminal (tmux)', () => {
   it('rfsq recommend asks for what the flags left out and answers', async () => {
     const configDir = tempDir();
-    // Prompts appear only when CI is unset and stdin/stdout are terminals; `remain-on-exit` keeps the
-    // final screen readable after the command ends.
-    tmux(
-      'new-session',
-      '-d',
-      '-s',
-      SESSION,
-      '-x',
-      '100',
-      '-y',
-      '40',
-      `env -u CI RFSQ_CONFIG_DIR=${configDir} ${process.execPath} ${BIN} recommend; echo "exit=$?"; sleep 30`,
-    );
+    // Prompts appear only when CI is unset and stdin/stdout are terminals.
+    startInPane(`env -u CI RFSQ_CONFIG_DIR=${configDir} ${process.execPath} ${BIN} recommend`, 40);
     await expect.poll(screen, { timeout: 15_000 }).toContain('How much time can you spend?');
     tmux('send-keys', '-t', SESSION, 'Down', 'Down', 'Down', 'Enter'); // 3–4 days
     await expect.poll(screen, { timeout: 10_000 }).toContain('How much did Robust RFSQ improve');
@@ -54,17 +58,7 @@ describe('the wizard in a real terminal (tmux)', () => {
   }, 60_000);
 
   it('in CI the same command asks nothing: it names the flags to pass', async () => {
-    tmux(
-      'new-session',
-      '-d',
-      '-s',
-      SESSION,
-      '-x',
-      '100',
-      '-y',
-      '20',
-      `env CI=true ${process.execPath} ${BIN} recommend; echo "exit=$?"; sleep 30`,
-    );
+    startInPane(`env CI=true ${process.execPath} ${BIN} recommend`, 20);
     await expect.poll(screen, { timeout: 15_000 }).toMatch(/exit=2/);
     expect(screen()).toContain('error: the time budget is missing');
     expect(screen()).toContain('hint: pass --time-budget');
