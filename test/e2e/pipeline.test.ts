@@ -58,7 +58,9 @@ describe('init → run → status → verify on the local template (built binary
     expect(run.stderr).toMatch(/Measured improvement [\d.]+%: `rfsq recommend` says A with ≥ 3 days/);
     expect(run.stderr).toMatch(/phase3-swap metric phase3.inference_ms = /);
     expect(run.stderr).not.toContain('\u001b[');
-    expect(run.stdout).toMatch(/Robust held-out MSE\s*│\s*[\d.]+\s*│\s*< 0.012, goal 0.01\s*│\s*✔ pass/);
+    expect(run.stdout).toMatch(
+      /Robust held-out MSE\s*│\s*[\d.]+(e-\d+)?\s*│\s*< 0.012, goal 0.01\s*│\s*✔ pass/,
+    );
 
     const state = readState(dir);
     expect(state.steps['phase1-train'].status).toBe('succeeded');
