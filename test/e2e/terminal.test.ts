@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, tempDir } from '../helpers/cli.js';
 
 /**
@@ -7,11 +7,17 @@ import { BIN, tempDir } from '../helpers/cli.js';
  * raw-mode input), keys go in with send-keys and the screen comes back with capture-pane. CI installs
  * tmux (.ci/run). A private server socket keeps the test away from any tmux the user runs.
  */
-const SOCKET = `rfsq-test-${process.pid}`;
 const SESSION = 'rfsq';
+// A fresh server socket per test: a server still shutting down after kill-server would take a new session
+// that reuses its socket down with it ("server exited unexpectedly").
+let testIndex = 0;
+let socket = '';
+beforeEach(() => {
+  socket = `rfsq-test-${process.pid}-${++testIndex}`;
+});
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 }
 
 const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
