@@ -37,7 +37,7 @@ export function registerPhase3(program: Command): void {
       '--policy-tokenizer <dir>',
       'the tokenizer the policy was trained on, if another one (the decoder swap)',
     )
-    .option('--train-missing', 'train the policies on the policy tokenizer first if the folder has none')
+    .option('--train-missing', 'train, on the policy tokenizer, whichever of main and draft the folder lacks')
     .option(
       '--policy-epochs <n>',
       `epochs for policies trained with --train-missing (default ${PHASE2_DEFAULTS.epochs})`,

@@ -299,9 +299,7 @@ async function trainInChild(
   return report;
 }
 
-/** True when a folder holds both policies that Phase 3 needs. */
-export function hasPolicies(dir: string): boolean {
-  return (
-    existsSync(path.join(dir, 'main', 'config.json')) && existsSync(path.join(dir, 'draft', 'config.json'))
-  );
+/** The policies of the two that Phase 3 needs (main and draft) that a folder does not hold. */
+export function missingPolicies(dir: string): ('main' | 'draft')[] {
+  return (['main', 'draft'] as const).filter((model) => !existsSync(path.join(dir, model, 'config.json')));
 }

@@ -7,7 +7,7 @@ import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
 import type { DraftPolicy, MainPolicy } from '../ml/policy/index.js';
 import { writeJsonAtomic } from './files.js';
 import { PHASE2_DEFAULTS } from '../core/training-defaults.js';
-import { hasPolicies, trainPhase2 } from './phase2.js';
+import { missingPolicies, trainPhase2 } from './phase2.js';
 
 /** Evaluation layouts come from seeds far from the demonstrations' (which count up from 0). */
 const EVAL_SEED_OFFSET = 1_000_000;
@@ -77,17 +77,19 @@ function percentile(sorted: number[], q: number): number {
 }
 
 async function ensurePolicies(request: Phase3Request): Promise<void> {
-  if (hasPolicies(request.policy)) return;
+  const missing = missingPolicies(request.policy);
+  if (missing.length === 0) return;
   if (!request.trainMissing) {
     throw inputError(
-      `no main and draft policies in ${request.policy}`,
+      `no ${missing.join(' and ')} ${missing.length === 1 ? 'policy' : 'policies'} in ${request.policy}`,
       'train them with `rfsq phase2 train`, or pass --train-missing',
     );
   }
   await trainPhase2({
     ...PHASE2_DEFAULTS,
     epochs: request.policyEpochs ?? PHASE2_DEFAULTS.epochs,
-    models: ['main', 'draft'],
+    // Only what is missing: a main model that Phase 2 already trained here is kept.
+    models: missing,
     tokenizer: request.policyTokenizer ?? request.tokenizer,
     data: request.data,
     out: request.policy,

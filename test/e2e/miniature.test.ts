@@ -80,6 +80,10 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
     expect(metrics['phase3.success_rate']).toBeGreaterThanOrEqual(0);
 
     // Strategy B's decoder swap: naive-trained policies decoded by the Robust decoder, and by their own.
+    // --train-missing trains only the naive draft: the naive main model Phase 2 trained above is kept.
+    const naiveMainConfig = path.join(dir, 'p2/naive/main/config.json');
+    const naiveMainBefore = readFileSync(naiveMainConfig, 'utf8');
+    expect(existsSync(path.join(dir, 'p2/naive/draft'))).toBe(false);
     const swap = await rfsq([
       'phase3',
       'eval',
@@ -103,6 +107,8 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
     expect(swapped.decoderSwap).toBe(true);
     expect(swapped.ownDecoder.chunks).toBeGreaterThan(0);
     expect(swapped.greedy.mainRowsPerChunk).toBe(8);
+    expect(readFileSync(naiveMainConfig, 'utf8')).toBe(naiveMainBefore);
+    expect(existsSync(path.join(dir, 'p2/naive/draft/config.json'))).toBe(true);
 
     const show = await rfsq(['sim', 'show', '--task', 'insert', '--seed', '3']);
     expect(show.stdout).toMatch(/insert seed 3: success/);
@@ -113,7 +119,7 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
     [['sim', 'show', '--task', 'juggle'], /Unknown simulated task "juggle"/],
     [
       ['phase3', 'eval', '--policy', '/nonexistent', '--tokenizer', '/nonexistent'],
-      /does not exist|no main and draft/,
+      /does not exist|no main and draft policies/,
     ],
     [['phase2', 'train', '--tokenizer', '/nonexistent'], /checkpoint directory \/nonexistent does not exist/],
     [
