@@ -30,7 +30,7 @@ export function renderChecklistTable(result: ChecklistResult, paint: Paint): str
     head: ['Item', 'Value', 'Threshold', 'Status'],
     style: { head: [], border: [] },
     wordWrap: true,
-    colWidths: [31, 11, 22, 11],
+    colWidths: [31, 13, 20, 11],
   });
   let phase = 0;
   for (const item of result.items) {
