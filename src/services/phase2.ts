@@ -154,19 +154,27 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
     request.onEpoch?.(label, info.epoch, info.epochs, info.trainLoss);
 
   type Trained<R> = R & { dir: string; seconds: number };
+  /** A main model on one tokenizer's codes: the requested tokenizer's, or the naive one for comparison. */
+  const trainMain = async (
+    coder: Checkpoint,
+    sets: Pick<PolicyData, 'train' | 'heldOut'>,
+    label: string,
+    dir: string,
+    tokenizerDir: string,
+  ): Promise<Trained<MainReport>> => {
+    const result = await trainPolicy({
+      ...common,
+      kind: 'main',
+      codebook: codebookOf(coder),
+      decode: (codes) => coder.decodeFromCodes(codes),
+      train: sets.train,
+      heldOut: sets.heldOut,
+      onEpoch: progress(label),
+    });
+    return keep(dir, result, tokenizerDir);
+  };
   const trainHere = {
-    main: async (): Promise<Trained<MainReport>> => {
-      const result = await trainPolicy({
-        ...common,
-        kind: 'main',
-        codebook: codebookOf(tokenizer),
-        decode: (codes) => tokenizer.decodeFromCodes(codes),
-        train: data.train,
-        heldOut: data.heldOut,
-        onEpoch: progress('main'),
-      });
-      return keep(path.join(request.out, 'main'), result, request.tokenizer);
-    },
+    main: () => trainMain(tokenizer, data, 'main', path.join(request.out, 'main'), request.tokenizer),
     draft: async (): Promise<Trained<DraftReport>> => {
       const result = await trainPolicy({
         ...common,
@@ -180,16 +188,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
     naiveMain: async (naiveTokenizer: string): Promise<Trained<MainReport>> => {
       const naive = await loadCheckpoint(naiveTokenizer);
       const naiveData = await policyData(naive, data.file);
-      const result = await trainPolicy({
-        ...common,
-        kind: 'main',
-        codebook: codebookOf(naive),
-        decode: (codes) => naive.decodeFromCodes(codes),
-        train: naiveData.train,
-        heldOut: naiveData.heldOut,
-        onEpoch: progress('naive main'),
-      });
-      return keep(naiveMainDir(request), result, naiveTokenizer);
+      return trainMain(naive, naiveData, 'naive main', naiveMainDir(request), naiveTokenizer);
     },
   };
 
