@@ -7,6 +7,7 @@ import { registerDecode } from '../commands/decode.js';
 import { registerEncode } from '../commands/encode.js';
 import { registerExport } from '../commands/export.js';
 import { registerHome } from '../commands/home.js';
+import { registerImport } from '../commands/import.js';
 import { registerInit } from '../commands/init.js';
 import { registerPhase2 } from '../commands/phase2.js';
 import { registerPhase3 } from '../commands/phase3.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerSim(program);
   registerDecode(program);
   registerExport(program);
+  registerImport(program);
   registerConfig(program);
   return program;
 }

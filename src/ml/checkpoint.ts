@@ -66,6 +66,7 @@ const configSchema = z.object({
     sigmas: z.number().positive(),
     emaMomentum: z.number().positive().max(1),
     updates: z.number().int().min(0),
+    perVector: z.boolean().optional(),
   }),
   normalization: z
     .object({ low: z.array(z.number()), high: z.array(z.number()) })
@@ -159,6 +160,14 @@ export async function saveCheckpoint(
       updates: model.quantizer.updates,
       layerMean: rows2d(model.quantizer.mean, c.latentDim),
       layerScale: rows2d(model.quantizer.scale, c.latentDim),
+      ...(model.quantizer.perVector
+        ? {
+            perVector: true,
+            perVectorRule:
+              "the research code's LayerNorm strategy: each residual vector normalized by its own mean and std + 1e-5, " +
+              'which the codes do not carry; decoding uses the levels only (layer_mean 0, layer_scale 1)',
+          }
+        : {}),
     },
     normalization: meta.normalization
       ? {
@@ -294,22 +303,38 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     );
   }
   const { tensors } = decodeSafetensors(bytes, weightsPath);
+  const model = modelFromTensors(modelConfig, tensors, weightsPath, {
+    hint: 'the checkpoint is corrupt; train it again',
+    mismatch: 'config.json and model.safetensors do not belong together; train the checkpoint again',
+  });
+  const q = model.quantizer;
+  q.perVector = config.quantizer.perVector === true ? true : undefined;
+  q.updates = config.quantizer.updates;
+  return new Checkpoint(dir, model, config);
+}
+
+/**
+ * A model from tensors named and laid out as in model.safetensors (see the layout above); `source` names
+ * them in errors, `hints` say how to fix a missing/corrupt tensor and a shape mismatch.
+ */
+export function modelFromTensors(
+  modelConfig: RfsqModelConfig,
+  tensors: Record<string, NamedTensor>,
+  source: string,
+  hints: { hint: string; mismatch: string },
+): RfsqModel {
   const model = new RfsqModel(modelConfig);
   const take = (name: string, shape: number[]): Float32Array => {
     const t = tensors[name];
-    if (!t)
-      throw inputError(`${weightsPath} has no tensor ${name}`, 'the checkpoint is corrupt; train it again');
+    if (!t) throw inputError(`${source} has no tensor ${name}`, hints.hint);
     if (t.dtype !== 'F32' || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw inputError(
-        `${weightsPath}: tensor ${name} has shape [${t.shape.join(', ')}] (${t.dtype}), config.json implies [${shape.join(', ')}] (F32)`,
-        'config.json and model.safetensors do not belong together; train the checkpoint again',
+        `${source}: tensor ${name} has shape [${t.shape.join(', ')}] (${t.dtype}), expected [${shape.join(', ')}] (F32)`,
+        hints.mismatch,
       );
     }
     if (!(t.data as Float32Array).every(Number.isFinite)) {
-      throw inputError(
-        `${weightsPath}: tensor ${name} contains non-finite values`,
-        'train the checkpoint again',
-      );
+      throw inputError(`${source}: tensor ${name} contains non-finite values`, hints.hint);
     }
     return t.data as Float32Array;
   };
@@ -325,14 +350,12 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const q = createQuantizerState(numLayers, latentDim, numLevels);
   q.mean.set(take('rfsq.layer_mean', [numLayers, latentDim]));
   q.scale.set(take('rfsq.layer_scale', [numLayers, latentDim]));
-  if (!q.scale.every((v) => v > 0)) {
-    throw inputError(`${weightsPath}: rfsq.layer_scale must be positive`, 'train the checkpoint again');
-  }
+  if (!q.scale.every((v) => v > 0))
+    throw inputError(`${source}: rfsq.layer_scale must be positive`, hints.hint);
   for (let i = 0; i < q.mean.length; i++) {
     q.runningMean[i] = q.mean[i] as number;
     q.runningVar[i] = ((q.scale[i] as number) / modelConfig.sigmas) ** 2;
   }
-  q.updates = config.quantizer.updates;
   model.quantizer = q;
-  return new Checkpoint(dir, model, config);
+  return model;
 }

@@ -40,6 +40,12 @@ export interface QuantizerState {
   runningVar: Float64Array;
   /** Number of running-statistics updates so far (0 = never trained). */
   updates: number;
+  /**
+   * The research code's LayerNorm strategy (imported checkpoints only): each residual vector is normalized
+   * by its own mean and std (unbiased, + 1e-5) instead of mean/scale, and decoding, like that code's
+   * decode_from_indices, has only the levels (mean = 0, scale = 1): codes alone do not decode.
+   */
+  perVector?: boolean;
 }
 
 /** Floor on the running std so the scale never reaches 0. */
@@ -117,6 +123,7 @@ export function residualQuantize(
   for (let i = 0; i < n; i++) r[i] = z[i] as number;
   const quantized = new Float64Array(n);
   const codes = new Int32Array(n * L);
+  if (state.perVector && update) throw new Error('a per-vector quantizer cannot be trained');
   for (let l = 0; l < L; l++) {
     const base = l * H;
     if (update && rows > 0) {
@@ -147,9 +154,10 @@ export function residualQuantize(
     let sum = 0;
     for (let row = 0, i = 0; row < rows; row++) {
       const codeRow = row * H * L + l;
+      const vector = state.perVector ? vectorStats(r, i, H) : undefined;
       for (let h = 0; h < H; h++, i++) {
-        const mean = state.mean[base + h] as number;
-        const scale = state.scale[base + h] as number;
+        const mean = vector ? vector.mean : (state.mean[base + h] as number);
+        const scale = vector ? vector.std : (state.scale[base + h] as number);
         const ri = r[i] as number;
         sq += ri * ri;
         sum += ri;
@@ -170,6 +178,16 @@ export function residualQuantize(
   }
   if (update) state.updates += 1;
   return { quantized, codes };
+}
+
+/** Mean and std + 1e-5 of r[start, start + n) (torch's z.mean(-1), z.std(-1) + 1e-5: unbiased). */
+function vectorStats(r: Float64Array, start: number, n: number): { mean: number; std: number } {
+  let sum = 0;
+  for (let k = start; k < start + n; k++) sum += r[k] as number;
+  const mean = sum / n;
+  let ss = 0;
+  for (let k = start; k < start + n; k++) ss += ((r[k] as number) - mean) ** 2;
+  return { mean, std: Math.sqrt(n > 1 ? ss / (n - 1) : 0) + 1e-5 };
 }
 
 /** Decode level indices [rows, latentDim, numLayers] back to the quantized latent (float64). */

@@ -15,64 +15,17 @@ const TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 const torchAvailable = spawnSync(PYTHON, ['-c', 'import torch, numpy']).status === 0;
 if (!torchAvailable) console.warn(`skipping torch export tests: ${PYTHON} cannot import torch/numpy`);
 
-/**
- * REPO_LAYOUT is a module written here from the research code's public state-dict layout and its naive
- * quantizer (Oscar-Ge/RVQExperiment phase1_improved/rfsq_robust.py: boundaries buffer line 41, argmin over
- * boundaries lines 82-84, residual sum lines 130-142, encoder/decoder lines 214-233), to check that the
- * export loads into the research code's own module with strict=True.
- */
-export const REPO_LAYOUT = `
-import torch
-from torch import nn
-
-class RepoQuantizer(nn.Module):
-    def __init__(self, num_levels):
-        super().__init__()
-        self.register_buffer('boundaries', torch.linspace(-1, 1, num_levels))
-    def forward(self, z):
-        indices = torch.argmin(torch.abs(z.unsqueeze(-1) - self.boundaries), dim=-1)
-        z_q = self.boundaries[indices]
-        return z + (z_q - z).detach(), indices
-
-class RepoBlock(nn.Module):
-    def __init__(self, num_layers, num_levels):
-        super().__init__()
-        self.layers = nn.ModuleList([RepoQuantizer(num_levels) for _ in range(num_layers)])
-    def forward(self, z):
-        residual, total, codes = z, 0, []
-        for layer in self.layers:
-            z_q, idx = layer(residual)
-            total = total + z_q
-            residual = residual - z_q
-            codes.append(idx)
-        return total, torch.stack(codes, dim=-1)
-    def decode_from_indices(self, indices):
-        out = 0
-        for l, layer in enumerate(self.layers):
-            out = out + layer.boundaries[indices[..., l]]
-        return out
-
-class RepoAE(nn.Module):
-    def __init__(self, action_dim=7, hidden_dim=16, num_layers=8, num_levels=7):
-        super().__init__()
-        self.encoder = nn.Sequential(nn.Linear(action_dim, 64), nn.Mish(), nn.Linear(64, hidden_dim), nn.Tanh())
-        self.rfsq = RepoBlock(num_layers, num_levels)
-        self.decoder = nn.Sequential(nn.Linear(hidden_dim, 64), nn.Mish(), nn.Linear(64, action_dim))
-    def forward(self, x):
-        q, codes = self.rfsq(self.encoder(x))
-        return self.decoder(q), codes
-    def decode_from_indices(self, indices):
-        return self.decoder(self.rfsq.decode_from_indices(indices))
-`;
+// test/helpers/repo_module.py: the research code's module, written from its public state-dict layout.
+const HELPERS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers');
 
 const RUNNER = `
 import json, sys
 import numpy as np, torch
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = sys.argv[1:3]
 from rfsq_robust import ActionRFSQAE
 from rfsq_tokenizer import RfsqTokenizer
-exec(${JSON.stringify(REPO_LAYOUT)})
-variant, pt, npz, folder, inp, out = sys.argv[2:8]
+from repo_module import RepoAE
+variant, pt, npz, folder, inp, out = sys.argv[3:9]
 robust = variant == 'robust'
 meta = json.load(open(inp + '.json'))
 x = torch.from_numpy(np.fromfile(inp, dtype='<f4').reshape(meta['shape']))
@@ -130,7 +83,7 @@ if not robust:
 else:
     # The research code's own Robust checkpoints (per-vector LayerNorm, no constants) are refused with a reason.
     try:
-        ActionRFSQAE(use_layernorm=True).load_state_dict(RepoAE().state_dict())
+        ActionRFSQAE(use_layernorm=True).load_state_dict(RepoAE(use_layernorm=True).state_dict())
         report['per_vector_refused'] = ''
     except RuntimeError as e:
         report['per_vector_refused'] = str(e)
@@ -215,7 +168,7 @@ describe.skipIf(!torchAvailable)('rfsq export, read by Debian python3-torch', ()
         JSON.stringify({ shape: [heldOut.numChunks, heldOut.chunkLength, 7] }),
       );
       const out = path.join(tmp, `${variant}.out`);
-      execFileSync(PYTHON, ['-c', RUNNER, TEMPLATE_DIR, variant, pt, npz, folder, input, out], {
+      execFileSync(PYTHON, ['-c', RUNNER, TEMPLATE_DIR, HELPERS, variant, pt, npz, folder, input, out], {
         stdio: 'pipe',
       });
       const py = JSON.parse(await readFile(`${out}.json`, 'utf8')) as Record<string, unknown>;

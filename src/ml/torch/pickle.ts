@@ -390,9 +390,12 @@ export function readPickle(bytes: Uint8Array, options: ReadOptions): PyValue {
       case OP.EMPTY_TUPLE:
         stack.push(new PyTuple([]));
         break;
-      case OP.TUPLE:
-        stack.push(new PyTuple(popMark()));
+      case OP.TUPLE: {
+        // popMark replaces `stack`: take the items first, then push onto the restored stack.
+        const items = popMark();
+        stack.push(new PyTuple(items));
         break;
+      }
       case OP.TUPLE1:
       case OP.TUPLE2:
       case OP.TUPLE3: {

@@ -94,7 +94,7 @@ function halfToFloat(h: number): number {
 
 function typedView(type: StorageType, bytes: Uint8Array): TensorData {
   // Copy first: the zip entry's offset in the file need not be aligned to the element size.
-  const copy = bytes.slice();
+  const copy = new Uint8Array(bytes); // a copy (Buffer#slice would share memory)
   const b = copy.buffer;
   const n = copy.length / type.bytes;
   switch (type.dtype) {
