@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
@@ -6,6 +6,15 @@ import { canPrompt, globalOptions, note, printJson } from '../cli/context.js';
 import { CONFIG_FILE, type TemplateName } from '../pipeline/config.js';
 import { initProject, parseTemplateName } from '../services/project.js';
 import { Settings } from '../services/settings.js';
+import { dropInStatus, installDropIn } from '../services/dropin.js';
+
+/** The drop-in module's status in a checkout; a checkout that is not a directory is an input error. */
+function checkoutStatus(dir: string): 'missing' | 'same' | 'different' {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw inputError(`${dir} is not a directory`, 'pass your checkout of Oscar-Ge/RVQExperiment');
+  }
+  return dropInStatus(dir);
+}
 
 interface InitFlags {
   template?: string;
@@ -13,6 +22,7 @@ interface InitFlags {
   data?: string;
   var: string[];
   force?: boolean;
+  researchCode?: string;
 }
 
 function collectVar(value: string, previous: string[]): string[] {
@@ -43,10 +53,17 @@ export function registerInit(program: Command): void {
       collectVar,
       [],
     )
-    .option('--force', 'overwrite an existing rfsq.config.json')
+    .option(
+      '--research-code <dir>',
+      "modal/slurm: your checkout of Oscar-Ge/RVQExperiment; puts rfsq's drop-in tokenizer at <dir>/phase1_improved/rfsq_robust.py",
+    )
+    .option(
+      '--force',
+      'overwrite an existing rfsq.config.json (and, with --research-code, a different phase1_improved/rfsq_robust.py, kept as .orig)',
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  rfsq init --template local\n  rfsq init --template modal --var checkpoint=/models/rfsq_robust_best.pt\n  rfsq init --template slurm --dir ~/vla --force',
+      '\nExamples:\n  rfsq init --template local\n  rfsq init --template modal --var checkpoint=/models/rfsq_robust_best.pt --research-code ~/RVQExperiment\n  rfsq init --template slurm --dir ~/vla --force',
     )
     .action(async (flags: InitFlags, command: Command) => {
       const options = globalOptions(command);
@@ -55,31 +72,61 @@ export function registerInit(program: Command): void {
       const vars = parseVars(flags.var);
       if (flags.data) vars.data = flags.data;
       let force = flags.force === true;
+      let researchCode = flags.researchCode;
+      let replaceModule = force;
 
-      const needsAnswers = template === undefined || (configExists && !force);
+      // A terminal is asked what the flags leave open, including the offer of the drop-in module.
+      const offerModule = researchCode === undefined && template !== 'local';
+      const needsAnswers = template === undefined || (configExists && !force) || offerModule;
       if (needsAnswers && canPrompt(options)) {
         const { askInitInputs } = await import('../wizard/InitWizard.js');
-        const answers = await askInitInputs(template, configExists);
+        const answers = await askInitInputs(
+          template,
+          configExists && !force,
+          offerModule ? checkoutStatus : undefined,
+        );
         if (!answers) {
           note(`kept the existing ${CONFIG_FILE}`);
           return;
         }
         template = answers.template;
         Object.assign(vars, answers.vars);
-        force = answers.force;
+        force = force || answers.force;
+        researchCode = researchCode ?? answers.researchCode;
+        replaceModule = replaceModule || answers.replaceModule === true;
       }
       if (template === undefined) {
         const runner = new Settings().list().runner;
         template = typeof runner === 'string' ? parseTemplateName(runner) : 'local';
       }
+      if (researchCode !== undefined && template === 'local') {
+        throw inputError(
+          '--research-code is for the modal and slurm templates',
+          'the local template runs rfsq itself; drop --research-code',
+        );
+      }
+      // Refuse before writing anything: the module check must not fail after the config was written.
+      if (researchCode !== undefined && !replaceModule && checkoutStatus(researchCode) === 'different') {
+        await installDropIn(researchCode, false);
+      }
       const result = await initProject({ dir: flags.dir, template, vars, force });
+      const module = researchCode === undefined ? null : await installDropIn(researchCode, replaceModule);
       if (options.json) {
-        printJson(result);
+        printJson({ ...result, dropIn: module });
         return;
       }
       process.stdout.write(
         `${result.overwritten ? 'Overwrote' : 'Wrote'} ${result.file} (template ${template})\n`,
       );
+      if (module) {
+        const what =
+          module.status === 'same'
+            ? 'already there'
+            : module.backup
+              ? `replaced; the original is ${module.backup}`
+              : 'written';
+        process.stdout.write(`rfsq's drop-in tokenizer: ${module.file} (${what})\n`);
+      }
       const dir = flags.dir === '.' ? '' : ` --dir ${flags.dir}`;
       process.stdout.write(
         `Next: rfsq run --strategy B --dry-run${dir}   (or \`rfsq recommend\` to choose the strategy)\n`,

@@ -9,15 +9,24 @@ export interface InitAnswers {
   template: TemplateName;
   vars: Record<string, string>;
   force: boolean;
+  /** modal/slurm: the checkout of the research code to put the drop-in module into (undefined: skip). */
+  researchCode?: string;
+  /** Replace a different phase1_improved/rfsq_robust.py there (the user said yes). */
+  replaceModule?: boolean;
 }
+
+/** What the wizard needs to know about a checkout: whether rfsq's drop-in module is there already. */
+export type CheckoutStatus = (dir: string) => 'missing' | 'same' | 'different';
 
 interface InitWizardProps {
   template?: TemplateName;
   configExists: boolean;
+  /** Offer to put the drop-in module into the research code's checkout (modal/slurm), checked by this. */
+  checkout?: CheckoutStatus;
   onDone: (answers: InitAnswers | null) => void;
 }
 
-type Stage = 'template' | 'data' | 'overwrite';
+type Stage = 'template' | 'data' | 'research' | 'replace' | 'overwrite';
 
 const TEMPLATE_CHOICES: { value: TemplateName; label: string; hint: string }[] = [
   { value: 'local', label: 'local', hint: 'this machine, the embedded default: rfsq train / rfsq compare' },
@@ -26,15 +35,23 @@ const TEMPLATE_CHOICES: { value: TemplateName; label: string; hint: string }[] =
 ];
 
 /** `rfsq init` in a terminal: which template, which data, and never an overwrite without asking. */
-export function InitWizard({ template: givenTemplate, configExists, onDone }: InitWizardProps) {
+export function InitWizard({ template: givenTemplate, configExists, checkout, onDone }: InitWizardProps) {
   const [template, setTemplate] = useState<TemplateName | undefined>(givenTemplate);
   const [vars, setVars] = useState<Record<string, string>>({});
-  // With a template from the flags, the only question left is whether to overwrite.
-  const [stage, setStage] = useState<Stage>(givenTemplate ? 'overwrite' : 'template');
+  const [module, setModule] = useState<{ researchCode?: string; replaceModule?: boolean }>({});
+  const offerModule = (chosen: TemplateName | undefined) => checkout !== undefined && chosen !== 'local';
+  // With a template from the flags, the questions left are the drop-in module and the overwrite.
+  const [stage, setStage] = useState<Stage>(
+    givenTemplate ? (offerModule(givenTemplate) ? 'research' : 'overwrite') : 'template',
+  );
 
-  const afterVars = (chosen: TemplateName, chosenVars: Record<string, string>) => {
+  const finish = (chosen: TemplateName, chosenVars: Record<string, string>, chosenModule: typeof module) => {
     if (configExists) setStage('overwrite');
-    else onDone({ template: chosen, vars: chosenVars, force: false });
+    else onDone({ template: chosen, vars: chosenVars, force: false, ...chosenModule });
+  };
+  const afterVars = (chosen: TemplateName, chosenVars: Record<string, string>) => {
+    if (offerModule(chosen)) setStage('research');
+    else finish(chosen, chosenVars, module);
   };
 
   return (
@@ -63,6 +80,35 @@ export function InitWizard({ template: givenTemplate, configExists, onDone }: In
           }}
         />
       ) : null}
+      {stage === 'research' ? (
+        <TextPrompt
+          label="Your checkout of the research code (Oscar-Ge/RVQExperiment), to put rfsq's drop-in tokenizer at phase1_improved/rfsq_robust.py (Enter to skip):"
+          parse={(text) => {
+            const dir = text.trim();
+            return dir === '' ? null : { dir, status: checkout!(dir) };
+          }}
+          onSubmit={(answer) => {
+            if (answer === null) return finish(template!, vars, {});
+            setModule({ researchCode: answer.dir, replaceModule: false });
+            if (answer.status === 'different') setStage('replace');
+            else finish(template!, vars, { researchCode: answer.dir, replaceModule: false });
+          }}
+        />
+      ) : null}
+      {stage === 'replace' ? (
+        <Select
+          label="phase1_improved/rfsq_robust.py there is the research code's own. Replace it with rfsq's drop-in (the original is kept as rfsq_robust.py.orig)?"
+          options={[
+            { value: 'no', label: 'No, keep it' },
+            { value: 'yes', label: 'Yes, replace it' },
+          ]}
+          onSubmit={(value) => {
+            const chosen = value === 'yes' ? { ...module, replaceModule: true } : {};
+            setModule(chosen);
+            finish(template!, vars, chosen);
+          }}
+        />
+      ) : null}
       {stage === 'overwrite' ? (
         <Select
           label="rfsq.config.json already exists. Overwrite it?"
@@ -70,7 +116,9 @@ export function InitWizard({ template: givenTemplate, configExists, onDone }: In
             { value: 'no', label: 'No, keep it' },
             { value: 'yes', label: 'Yes, overwrite it' },
           ]}
-          onSubmit={(value) => onDone(value === 'yes' ? { template: template!, vars, force: true } : null)}
+          onSubmit={(value) =>
+            onDone(value === 'yes' ? { template: template!, vars, force: true, ...module } : null)
+          }
         />
       ) : null}
     </Box>
@@ -80,8 +128,9 @@ export function InitWizard({ template: givenTemplate, configExists, onDone }: In
 export function askInitInputs(
   template: TemplateName | undefined,
   configExists: boolean,
+  checkout?: CheckoutStatus,
 ): Promise<InitAnswers | null> {
   return promptWith<InitAnswers | null>((resolve) => (
-    <InitWizard template={template} configExists={configExists} onDone={resolve} />
+    <InitWizard template={template} configExists={configExists} checkout={checkout} onDone={resolve} />
   ));
 }

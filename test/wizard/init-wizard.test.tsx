@@ -37,4 +37,29 @@ describe('the init wizard', () => {
     await press(second.stdin, '2');
     await expect.poll(() => again.mock.calls[0]?.[0]).toEqual({ template: 'slurm', vars: {}, force: true });
   });
+
+  it('offers the drop-in module for modal/slurm and asks before replacing the research code’s file', async () => {
+    const onDone = vi.fn<(answers: InitAnswers | null) => void>();
+    const checkout = (dir: string) => (dir === 'rvq' ? 'different' : 'missing') as const;
+    const { stdin, lastFrame } = render(
+      <InitWizard template="modal" configExists={false} checkout={checkout} onDone={onDone} />,
+    );
+    await expect.poll(() => lastFrame()).toContain('phase1_improved/rfsq_robust.py (Enter to skip)');
+    await press(stdin, ...'rvq'.split(''), '\r');
+    await expect.poll(() => lastFrame()).toContain("is the research code's own. Replace it");
+    await press(stdin, '\r'); // "No, keep it" is first
+    await expect.poll(() => onDone.mock.calls[0]?.[0]).toEqual({ template: 'modal', vars: {}, force: false });
+
+    const again = vi.fn<(answers: InitAnswers | null) => void>();
+    const second = render(
+      <InitWizard template="slurm" configExists={false} checkout={checkout} onDone={again} />,
+    );
+    await expect.poll(() => second.lastFrame()).toContain('Enter to skip');
+    await press(second.stdin, ...'rvq'.split(''), '\r');
+    await expect.poll(() => second.lastFrame()).toContain('Replace it');
+    await press(second.stdin, '2');
+    await expect
+      .poll(() => again.mock.calls[0]?.[0])
+      .toEqual({ template: 'slurm', vars: {}, force: false, researchCode: 'rvq', replaceModule: true });
+  });
 });
