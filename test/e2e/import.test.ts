@@ -61,6 +61,10 @@ class Payload:
         return (os.system, ('touch ' + os.path.join(out, 'pwned'),))
 torch.save({'model_state_dict': RepoAE().state_dict(), 'config': {}, 'x': Payload()}, os.path.join(out, 'evil.pt'))
 torch.save({'model_state_dict': RepoAE().state_dict(), 'x': torch.nn.Linear(2, 2)}, os.path.join(out, 'module.pt'))
+# A state dict whose tensors are views (transposed, sharing one storage), under 'model' as the mock scripts save it.
+strided = RepoAE()
+strided.encoder[0].weight = torch.nn.Parameter(torch.randn(7, 64, generator=g).t())
+torch.save({'model': strided.state_dict(), 'config': {'action_dim': 7, 'hidden_dim': 16, 'num_layers': 8, 'num_levels': 7, 'use_layernorm': False}}, os.path.join(out, 'strided.pt'))
 json.dump(report, open(os.path.join(out, 'repo.json'), 'w'))
 `;
 
@@ -145,6 +149,31 @@ describe.skipIf(!torchAvailable)('rfsq import of checkpoints torch.save wrote', 
     expect(await readFile(path.join(dir, 'again', 'model.safetensors'))).toEqual(
       await readFile(path.join(dir, 'naive', 'model.safetensors')),
     );
+  });
+
+  it('reads tensors that are strided views, exactly', async () => {
+    const imported = await rfsq([
+      'import',
+      '--from',
+      path.join(dir, 'strided.pt'),
+      '--out',
+      path.join(dir, 'strided'),
+    ]);
+    expect(imported.exitCode, imported.stderr).toBe(0);
+    const pt = path.join(dir, 'strided-again.pt');
+    expect((await rfsq(['export', '--checkpoint', path.join(dir, 'strided'), '--out', pt])).exitCode).toBe(0);
+    const check = spawnSync(
+      PYTHON,
+      [
+        '-c',
+        "import sys, torch; a = torch.load(sys.argv[1])['model']; b = torch.load(sys.argv[2], weights_only=True)['model']; " +
+          "print(all(torch.equal(a[k], b[k]) for k in a if not k.endswith('boundaries')), a['encoder.0.weight'].stride())",
+        path.join(dir, 'strided.pt'),
+        pt,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(check.stdout.trim()).toBe('True (1, 64)');
   });
 
   it('refuses unsafe or foreign pickle content with exit 2, running nothing', async () => {
