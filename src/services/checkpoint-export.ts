@@ -193,6 +193,12 @@ function loadLines(format: ExportFormat, variant: 'naive' | 'robust', out: strin
 /** `rfsq export`: a trained rfsq checkpoint as a torch .pt, a safetensors folder or a numpy .npz. */
 export async function exportCheckpoint(request: ExportRequest): Promise<ExportReport> {
   const checkpoint = await loadCheckpoint(request.checkpoint);
+  if (checkpoint.model.quantizer.perVector && request.format !== 'safetensors') {
+    throw inputError(
+      `${request.checkpoint} is the research code's per-vector LayerNorm tokenizer (imported): a ${request.format} export would give it another quantizer`,
+      'use the .pt it was imported from, or train a Robust tokenizer with `rfsq train` and export that',
+    );
+  }
   const configPath = path.join(request.checkpoint, CONFIG_FILE);
   const configJson = await readFile(configPath, 'utf8');
   let bytes: number;

@@ -86,6 +86,11 @@ class RfsqTokenizer(nn.Module):
             raise ValueError(
                 f"{checkpoint_dir} has format version {config.get('formatVersion')}, expected {FORMAT_VERSION}"
             )
+        if config.get("quantizer", {}).get("perVector"):
+            raise ValueError(
+                f"{checkpoint_dir} is the research code's per-vector LayerNorm tokenizer (rfsq import): "
+                "load the .pt it was imported from with the research code's module"
+            )
         self.config = config
         arch = config["architecture"]
         self.variant = config["variant"]

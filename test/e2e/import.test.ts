@@ -120,6 +120,16 @@ describe.skipIf(!torchAvailable)('rfsq import of checkpoints torch.save wrote', 
     expect(relative(report.robust.roundtripMse, repo.robust.decode_mse)).toBeLessThan(1e-3);
     expect(relative(report.naive.heldOutMse, repo.naive.forward_mse)).toBeLessThan(1e-3);
     expect(report.naive.roundtripMse).toBe(report.naive.heldOutMse);
+    // rfsq's formats cannot hold the per-vector quantizer: an export would silently change the model.
+    const exported = await rfsq([
+      'export',
+      '--checkpoint',
+      path.join(dir, 'robust'),
+      '--out',
+      path.join(dir, 'pv.pt'),
+    ]);
+    expect(exported.exitCode).toBe(2);
+    expect(exported.stderr).toMatch(/per-vector LayerNorm tokenizer \(imported\)/);
     // The defect a user needs to see: from its codes alone the research code's Robust model decodes far worse.
     expect(report.robust.roundtripMse).toBeGreaterThan(10 * report.robust.heldOutMse);
     console.log(
