@@ -70,7 +70,7 @@ describe('torch checkpoint pickles', () => {
     const offset = data.byteOffset - bytes.byteOffset; // where the entry's data sits in the file
     expect(offset % 64).toBe(0);
     const corrupt = Buffer.from(bytes);
-    corrupt[offset] ^= 0xff;
+    corrupt[offset] = (corrupt[offset] as number) ^ 0xff;
     expect(() => readZip(corrupt, 'x.pt')).toThrow(/fails its CRC check/);
   });
 

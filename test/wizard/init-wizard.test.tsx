@@ -1,6 +1,6 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it, vi } from 'vitest';
-import { InitWizard, type InitAnswers } from '../../src/wizard/InitWizard.js';
+import { type CheckoutStatus, InitWizard, type InitAnswers } from '../../src/wizard/InitWizard.js';
 
 const press = async (stdin: { write: (data: string) => void }, ...keys: string[]) => {
   for (const key of keys) {
@@ -40,7 +40,7 @@ describe('the init wizard', () => {
 
   it('offers the drop-in module for modal/slurm and asks before replacing the research code’s file', async () => {
     const onDone = vi.fn<(answers: InitAnswers | null) => void>();
-    const checkout = (dir: string) => (dir === 'rvq' ? 'different' : 'missing') as const;
+    const checkout: CheckoutStatus = (dir) => (dir === 'rvq' ? 'different' : 'missing');
     const { stdin, lastFrame } = render(
       <InitWizard template="modal" configExists={false} checkout={checkout} onDone={onDone} />,
     );
