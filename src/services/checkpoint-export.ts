@@ -180,7 +180,7 @@ function loadLines(format: ExportFormat, variant: 'naive' | 'robust', out: strin
   const file = path.basename(out);
   if (format === 'pt') {
     return [
-      "from phase1_improved.rfsq_robust import ActionRFSQAE   # rfsq's drop-in (rfsq init --template modal|slurm)",
+      "from phase1_improved.rfsq_robust import ActionRFSQAE   # rfsq's drop-in (rfsq init --template modal|slurm --research-code <checkout>)",
       `model = ActionRFSQAE(action_dim=7, hidden_dim=16, num_layers=8, num_levels=7, use_layernorm=${variant === 'robust' ? 'True' : 'False'})`,
       `checkpoint = torch.load('${file}', map_location='cpu', weights_only=True)`,
       "model.load_state_dict(checkpoint['model'])",

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inputError } from '../core/errors.js';
-import { type CheckpointMeta, saveCheckpoint } from '../ml/checkpoint.js';
-import { modelFromTensors } from '../ml/checkpoint.js';
+import { type CheckpointMeta, modelFromTensors, saveCheckpoint } from '../ml/checkpoint.js';
 import { type NormalizationStats, type QuantizerVariant, modelConfig } from '../ml/config.js';
 import { levelValues } from '../ml/quantizer.js';
 import type { NamedTensor } from '../ml/safetensors.js';
@@ -179,15 +178,19 @@ export async function importCheckpoint(request: ImportRequest): Promise<ImportRe
   const mean = new Float32Array(numLayers * latentDim);
   const scale = new Float32Array(numLayers * latentDim).fill(1);
   if (perLayerConstants) {
+    const constant = (name: string): Float32Array => {
+      const t = tensor(name);
+      if (t.shape.length !== 1 || t.shape[0] !== latentDim) {
+        throw inputError(
+          `${source}: ${name} has shape [${t.shape.join(', ')}], expected [${latentDim}]`,
+          HINT,
+        );
+      }
+      return float32(t, name, source);
+    };
     for (let l = 0; l < numLayers; l++) {
-      mean.set(
-        float32(tensor(layerMeanKey(l)), layerMeanKey(l), source).subarray(0, latentDim),
-        l * latentDim,
-      );
-      scale.set(
-        float32(tensor(layerScaleKey(l)), layerScaleKey(l), source).subarray(0, latentDim),
-        l * latentDim,
-      );
+      mean.set(constant(layerMeanKey(l)), l * latentDim);
+      scale.set(constant(layerScaleKey(l)), l * latentDim);
     }
   }
   named['rfsq.layer_mean'] = { dtype: 'F32', shape: [numLayers, latentDim], data: mean };
@@ -200,11 +203,11 @@ export async function importCheckpoint(request: ImportRequest): Promise<ImportRe
       : undefined;
   const quantizerRecord = exported?.quantizer;
   const architecture = { actionDim, encoderWidth: width, latentDim, decoderWidth, numLayers, numLevels };
-  const config0 = modelConfig(variant, {
+  const importedConfig = modelConfig(variant, {
     ...architecture,
     ...(quantizerRecord ? { sigmas: quantizerRecord.sigmas, emaMomentum: quantizerRecord.emaMomentum } : {}),
   });
-  const model = modelFromTensors(config0, named, `${source} (${stateDictKey})`, {
+  const model = modelFromTensors(importedConfig, named, `${source} (${stateDictKey})`, {
     hint: HINT,
     mismatch: HINT,
   });
