@@ -15,6 +15,9 @@ decode. Here every layer normalizes with constants learned in training (a runnin
 latent dimension, rfsq's Robust quantizer), held as the buffers rfsq.layers.<l>.mean and
 rfsq.layers.<l>.scale, so decode_from_indices(encode(x)) is exactly the forward pass.
 
+The constants come from `rfsq train` (via `rfsq export`); this module keeps them fixed. Training it further
+in PyTorch (straight-through, as the research code) updates the encoder and decoder only.
+
 use_layernorm=False is the research code's naive quantizer, with its state-dict keys: this module loads
 the research code's own naive checkpoints with strict=True.
 
@@ -143,10 +146,10 @@ class ActionRFSQAE(nn.Module):
         self.rfsq = RobustRFSQBlock(num_layers, num_levels, use_layernorm, hidden_dim)
         self.decoder = nn.Sequential(nn.Linear(hidden_dim, decoder_width), nn.Mish(), nn.Linear(decoder_width, action_dim))
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict, *args, **kwargs):
         if self.use_layernorm and "rfsq.layers.0.mean" not in state_dict and "rfsq.layers.0.boundaries" in state_dict:
             raise RuntimeError(_PER_VECTOR_HINT)
-        return super().load_state_dict(state_dict, strict=strict)
+        return super().load_state_dict(state_dict, *args, **kwargs)
 
     def latent(self, x):
         """Encoder output z [..., hidden], rounded to float32 and held in float64."""

@@ -93,6 +93,11 @@ report['npz_matches_pt'] = all(np.array_equal(arrays[k], ck['model'][k].numpy())
 report['npz_config'] = {k: type(v)(int(arrays['config.' + k])) for k, v in ck['config'].items()}
 tok = RfsqTokenizer(folder)
 report['folder_codes_equal'] = torch.equal(tok.encode(x.numpy()), codes)
+# Straight-through training, as the research code trains: gradients reach the encoder.
+model.train()
+loss = ((model(x[:4])[0] - x[:4]) ** 2).mean()
+loss.backward()
+report['ste_grad'] = float(model.encoder[0].weight.grad.abs().sum()) > 0
 json.dump(report, open(out + '.json', 'w'))
 `;
 
@@ -206,6 +211,7 @@ describe.skipIf(!torchAvailable)('rfsq export, read by Debian python3-torch', ()
       expect(py.npz_matches_pt).toBe(true);
       expect(py.npz_config).toEqual(py.config);
       expect(py.folder_codes_equal).toBe(true);
+      expect(py.ste_grad).toBe(true);
 
       const tsCodes = ckpt.encode(x);
       const tsRecon = ckpt.decodeFromCodes(tsCodes);
