@@ -119,7 +119,7 @@ function pairedSwapGain(metrics: Metrics): { points: number; low: number; words:
   const trials = metrics['phase3.swap_paired_trials'];
   if (typeof points !== 'number' || typeof low !== 'number' || typeof high !== 'number') return undefined;
   const round = (value: number) => Math.round(value * 10) / 10;
-  const over = typeof trials === 'number' ? ` over ${trials} paired trials` : '';
+  const over = typeof trials === 'number' ? ` over ${trials} trials` : '';
   return { points, low, words: ` (paired${over}, 95% CI ${round(low)} to ${round(high)} points)` };
 }
 
