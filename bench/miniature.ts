@@ -22,7 +22,13 @@ import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { GNU_TIME, measure, type RssMethod } from './measure.js';
 import { PHASE3_DEFAULTS } from '../src/core/training-defaults.js';
-import type { ArmReport, ArmRequest, DecodingRequest, PairedReport } from '../src/services/phase3.js';
+import type {
+  ArmReport,
+  ArmRequest,
+  ArmsReport,
+  DecodingRequest,
+  PairedReport,
+} from '../src/services/phase3.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'bin', 'rfsq.js');
@@ -208,6 +214,8 @@ async function phase3Tables(dir: string, trials: number) {
   ]);
 
   const reference = decodings.arms[decodings.reference]!;
+  const labelOf = (arm: ArmReport) =>
+    arm.depthChoice ? `${arm.label} (auto, ε ${arm.depthChoice.actionEps})` : arm.label;
   const rows = table([
     `Robust policies, ${decodings.trials} paired trials`,
     'success',
@@ -224,9 +232,8 @@ async function phase3Tables(dir: string, trials: number) {
   for (const index of ordered) {
     const arm = decodings.arms[index]!;
     const paired = decodings.paired.find((p) => p.arm === index);
-    const label = arm.depthChoice ? `${arm.label} (auto, ε ${arm.depthChoice.actionEps})` : arm.label;
     rows.push([
-      label,
+      labelOf(arm),
       `${pct(arm.successRate)} (${interval(arm.successInterval95)})`,
       paired
         ? `${points(paired.success.difference)} [${points(paired.success.interval95[0])}, ${points(paired.success.interval95[1])}] (${paired.success.mcnemarP.toFixed(2)})`
@@ -240,7 +247,7 @@ async function phase3Tables(dir: string, trials: number) {
       `${num(arm.inferenceMs.p50)} / ${num(arm.inferenceMs.p95)}`,
     ]);
   }
-  const words = decodings.paired.map((p) => `  ${decodings.arms[p.arm]!.label}: ${p.summary}`);
+  const words = decodings.paired.map((p) => `  ${labelOf(decodings.arms[p.arm]!)}: ${p.summary}`);
   const depthTable = decodings.arms.find((arm) => arm.depthChoice)?.depthChoice?.table ?? [];
   const depths = table(['depth K', ...depthTable.map((row) => String(row.depth))]);
   for (const q of ['p50', 'p90', 'p99', 'max'] as const)
@@ -290,6 +297,13 @@ async function main(): Promise<void> {
   process.env.RFSQ_CONFIG_DIR = configDir;
   process.env.CI = 'true';
   const method: RssMethod = existsSync(GNU_TIME) ? 'gnu-time' : 'probe';
+  // Other work on the machine slows latency, never passes, rows or outcomes: the load is part of the record.
+  const load = () =>
+    os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' / ');
+  const loadAtStart = load();
   log(
     `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}`,
   );
@@ -406,6 +420,30 @@ async function main(): Promise<void> {
         status(run.exitCode === 0 && run.wallSeconds <= limitSeconds),
       ]);
     }
+    const decodings = report.decodings as ArmsReport | undefined;
+    if (decodings) {
+      const greedy = decodings.arms[decodings.reference]!;
+      const ratio = (arm: ArmReport) => greedy.mainPassesPerChunk / arm.mainPassesPerChunk;
+      const nonInferior = decodings.paired
+        .filter((p) => p.success.nonInferior)
+        .map((p) => decodings.arms[p.arm]!)
+        .sort((x, y) => ratio(y) - ratio(x))[0];
+      goals.push([
+        `fewest main passes, non-inferior at ${decodings.trials} paired trials`,
+        nonInferior ? `${nonInferior.label}: ${num(ratio(nonInferior))}x fewer` : 'none',
+        '≥ 2.5x fewer than greedy',
+        status(nonInferior !== undefined && ratio(nonInferior) >= 2.5),
+      ]);
+      const exact = decodings.arms
+        .filter((arm) => arm.exact && arm !== greedy)
+        .sort((x, y) => x.mainPassesPerChunk - y.mainPassesPerChunk)[0];
+      goals.push([
+        'exact mode (output = greedy), sequential main passes',
+        exact ? `${exact.label}: ${num(exact.mainPassesPerChunk)}` : 'none',
+        '< 8',
+        status(exact !== undefined && exact.mainPassesPerChunk < 8 && exact.fidelity.identicalChunks === 1),
+      ]);
+    }
     const peak = Math.max(...runs.map((r) => r.peakRssKb ?? 0));
     goals.push([
       `peak RSS of one process (${method === 'gnu-time' ? 'GNU time %M' : 'probe'})`,
@@ -414,6 +452,9 @@ async function main(): Promise<void> {
       status(peak > 0 && peak / 1024 < RSS_LIMIT_MB),
     ]);
     lines.push(goals.toString());
+    lines.push(
+      `Machine load (1 / 5 / 15 min load average, ${os.availableParallelism()} cores): ${loadAtStart} at the start, ${load()} at the end. Latencies were measured under that load; passes, rows and outcomes do not depend on it.`,
+    );
     lines.push(
       'Two training processes run at once in phase2-main (the naive main model trains side by side), so the machine holds at most about twice that peak.',
     );
