@@ -31,6 +31,7 @@ interface Phase3Flags {
 }
 
 const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+const points = (fraction: number) => `${fraction >= 0 ? '+' : '−'}${Math.abs(fraction * 100).toFixed(1)}`;
 /** A rate with its 95% interval: tens of trials leave a wide one, and it should be seen. */
 const rateWithInterval = (value: number, [lo, hi]: [number, number]) =>
   `${pct(value)} (95% CI ${(lo * 100).toFixed(1)}–${(hi * 100).toFixed(1)}%)`;
@@ -253,7 +254,7 @@ export function registerPhase3(program: Command): void {
         ...describeArm(candidate),
         ...describeArm(other),
         `${candidate.label}: ${comparison.summary}`,
-        `  fine-grained: Δ ${(comparison.fineGrained.difference * 100).toFixed(1)} points, 95% CI ${(comparison.fineGrained.interval95[0] * 100).toFixed(1)} to ${(comparison.fineGrained.interval95[1] * 100).toFixed(1)} over ${comparison.fineGrained.trials} paired trials`,
+        `  fine-grained: Δ ${points(comparison.fineGrained.difference)} points, 95% CI ${points(comparison.fineGrained.interval95[0])} to ${points(comparison.fineGrained.interval95[1])} over ${comparison.fineGrained.trials} paired trials`,
         `  (a pass is one sequential main-model step; on this CPU time follows rows, not passes)`,
       ];
       if (flags.metricsOut) lines.push(`Metrics written to ${flags.metricsOut}`);
