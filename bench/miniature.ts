@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { GNU_TIME, measure, type RssMethod } from './measure.js';
+import { formatPoints } from '../src/core/proportion.js';
 import { PHASE3_DEFAULTS } from '../src/core/training-defaults.js';
 import type {
   ArmReport,
@@ -168,7 +169,7 @@ const DECODINGS: DecodingRequest[] = [
   { method: 'jacobi', jacobiEps: 0.02 },
 ];
 
-const points = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)}`;
+const points = formatPoints;
 const pairedText = (p: PairedReport) =>
   `${points(p.success.difference)} [${points(p.success.interval95[0])}, ${points(p.success.interval95[1])}] pts, McNemar p ${p.success.mcnemarP.toFixed(2)}`;
 

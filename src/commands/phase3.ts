@@ -3,6 +3,7 @@ import { globalOptions, note, printJson } from '../cli/context.js';
 import { parseChoice, parseFraction, parseInteger, parseNumber } from '../cli/parse.js';
 import { Progress } from '../cli/progress.js';
 import { inputError } from '../core/errors.js';
+import { formatPoints } from '../core/proportion.js';
 import { PHASE2_DEFAULTS, PHASE3_DEFAULTS } from '../core/training-defaults.js';
 import type { ArmReport, DecodingRequest } from '../services/phase3.js';
 
@@ -31,7 +32,7 @@ interface Phase3Flags {
 }
 
 const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
-const points = (fraction: number) => `${fraction >= 0 ? '+' : '−'}${Math.abs(fraction * 100).toFixed(1)}`;
+const points = formatPoints;
 /** A rate with its 95% interval: tens of trials leave a wide one, and it should be seen. */
 const rateWithInterval = (value: number, [lo, hi]: [number, number]) =>
   `${pct(value)} (95% CI ${(lo * 100).toFixed(1)}–${(hi * 100).toFixed(1)}%)`;

@@ -123,7 +123,10 @@ export function comparePaired(
   };
 }
 
-const points = (fraction: number) => `${fraction >= 0 ? '+' : '−'}${Math.abs(fraction * 100).toFixed(1)}`;
+/** A difference of rates in signed points, one decimal: +1.5, −2.7. */
+export const formatPoints = (fraction: number) =>
+  `${fraction >= 0 ? '+' : '−'}${Math.abs(fraction * 100).toFixed(1)}`;
+const points = formatPoints;
 
 /**
  * The comparison in words, e.g. "not distinguishable from greedy at 480 trials (Δ −0.4 points, 95% CI
