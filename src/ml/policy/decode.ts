@@ -2,7 +2,8 @@ import { inputError } from '../../core/errors.js';
 import { argmaxLevels, type Drafter, type LayerQuery, type MainPolicy } from './model.js';
 
 /**
- * Greedy and speculative decoding of a chunk's codes from an observation.
+ * Decoding of a chunk's codes from an observation: greedy (optionally depth-limited), the plan's draft
+ * speculation, and Jacobi decoding over layers (decodeJacobi, documented there).
  *
  * Accounting. One main-model pass = one call of MainPolicy.logits, whatever the number of rows (layer
  * queries) in it. Several observations are decoded together; a batched call counts as one pass for every
@@ -29,7 +30,7 @@ export interface GreedyResult {
   /** Codes [count, chunk, hidden, layers]. */
   codes: Int32Array;
   count: number;
-  /** Main passes per chunk (= layers). */
+  /** Main passes per chunk (= the depth decoded: layers by default). */
   mainPassesPerChunk: number;
   /** Batched main-model calls made. */
   mainCalls: number;
