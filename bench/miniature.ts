@@ -206,12 +206,17 @@ async function phase3Tables(dir: string, trials: number) {
     { ...robust, decoding: greedy! },
   ]);
   const naiveVsRobust = await run('Robust against naive, greedy', [
-    { ...robust, decoding: greedy! },
-    { ...naive, decoding: greedy! },
+    { ...robust, decoding: greedy!, label: 'Robust policies, greedy' },
+    { ...naive, decoding: greedy!, label: 'naive policies, greedy' },
   ]);
   const swap = await run("decoder swap against the policies' own decoder, greedy", [
-    { policy: naive.policy, tokenizer: robust.tokenizer, decoding: greedy! },
-    { ...naive, decoding: greedy! },
+    {
+      policy: naive.policy,
+      tokenizer: robust.tokenizer,
+      decoding: greedy!,
+      label: 'naive policies, Robust decoder',
+    },
+    { ...naive, decoding: greedy!, label: 'naive policies, own decoder' },
   ]);
 
   const reference = decodings.arms[decodings.reference]!;
