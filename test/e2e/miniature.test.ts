@@ -139,6 +139,31 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
       /non-inferiority at a margin of −5\.0 points not shown|non-inferior at a margin/,
     );
 
+    // Naive against Robust: two policies, each decoded by its own tokenizer, the same decoding and seeds. The
+    // naive folder holds no draft yet: greedy decoding needs none.
+    const policies = await rfsq([
+      'phase3',
+      'eval',
+      ...robustArgs,
+      '--decode',
+      'greedy',
+      '--versus-policy',
+      path.join(dir, 'p2/naive'),
+      '--versus-tokenizer',
+      path.join(dir, 'p1/naive'),
+      '--trials',
+      '1',
+      '--json',
+    ]);
+    expect(policies.exitCode).toBe(0);
+    const pair = JSON.parse(policies.stdout);
+    expect(pair.versus.policy).toBe(path.join(dir, 'p2/naive'));
+    expect(pair.versus.decoding).toEqual(pair.candidate.decoding);
+    expect(pair.candidate.label).toBe('greedy, robust');
+    expect(pair.comparison.summary).toMatch(/ greedy, naive at 4 paired trials/);
+    const { both, onlyA, onlyB, neither } = pair.comparison.success;
+    expect(both + onlyA + onlyB + neither).toBe(4);
+
     // Strategy B's decoder swap: naive-trained policies decoded by the Robust decoder, and by their own.
     // --train-missing trains only the naive draft: the naive main model Phase 2 trained above is kept.
     const naiveMainConfig = path.join(dir, 'p2/naive/main/config.json');
