@@ -103,7 +103,10 @@ export function registerPhase2(program: Command): void {
           `${label}: token accuracy ${pct(main.mainTokenAcc)} free-running (chance ${pct(main.chance)}), ${pct(main.mainTokenAccTeacherForced)} with true earlier layers\n  free-running  ${layers(main.perLayerFreeRunning)}\n  L${main.fineFromLayer}–L7 given true L0–L${main.fineFromLayer - 1}: ${pct(main.fineTokenAccGivenCoarse)}\n` +
             (main.actionMse === undefined
               ? ''
-              : `  decoded chunks against the demonstrations' actions: MSE ${main.actionMse.toExponential(2)} (normalized units)\n`),
+              : `  decoded chunks against the demonstrations' actions: MSE ${main.actionMse.toExponential(2)} (normalized units)\n`) +
+            (main.depthTable === undefined
+              ? ''
+              : `  depth table (held out, stored for \`phase3 eval --depth auto\`): p99 max |Δa| to full depth by depth ${main.depthTable.map((row) => `${row.depth}: ${row.p99.toPrecision(2)}`).join(', ')}\n`),
         );
       }
       if (report.draft) {

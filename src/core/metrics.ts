@@ -23,6 +23,13 @@ export const METRICS = {
   },
   'phase3.baseline_success_rate': { kind: 'fraction', description: 'success before the change (gates of C)' },
   'phase3.inference_ms': { kind: 'ms', description: 'policy inference time per step' },
+  'phase3.swap_paired_delta': {
+    kind: 'points',
+    description: 'decoder swap minus baseline success, paired on the same seeds (gate of C)',
+  },
+  'phase3.swap_paired_delta_ci_low': { kind: 'points', description: 'lower end of its 95% interval' },
+  'phase3.swap_paired_delta_ci_high': { kind: 'points', description: 'upper end of its 95% interval' },
+  'phase3.swap_paired_trials': { kind: 'count', description: 'paired trials behind the swap delta' },
 } as const;
 
 export type MetricName = keyof typeof METRICS;

@@ -88,18 +88,39 @@ export function decideGate(gate: GateId, rawMetrics: Metrics): GateDecision {
       message: 'The swap evaluation needs phase3.success_rate and phase3.baseline_success_rate to decide.',
     };
   }
-  const gainPoints = (success - baseline) * 100;
+  // Paired on the same seeds when the swap step measured it (phase3-swap pairs each trial with the same
+  // policies and their own decoder); otherwise the difference of the two steps' rates.
+  const paired = pairedSwapGain(metrics);
+  const gainPoints = paired?.points ?? (success - baseline) * 100;
   const shown = `${Math.round(gainPoints * 100) / 100} points (${pct(baseline)} → ${pct(success)})`;
   if (gainPoints < GATE_THRESHOLDS.swapGainPoints) {
     return {
       decision: 'continue',
-      message: `Swap gain ${shown} < 5: the main model must be retrained on Robust codes; continuing.`,
+      message: `Swap gain ${shown} < 5${paired?.words ?? ''}: the main model must be retrained on Robust codes; continuing.`,
+    };
+  }
+  if (paired && paired.low <= 0) {
+    return {
+      decision: 'continue',
+      message: `Swap gain ${shown} ≥ 5${paired.words}, but the interval includes no gain: retraining; continuing.`,
     };
   }
   return {
     decision: 'ask',
-    message: `Swap gain ${shown} ≥ 5: the decoder swap already delivers; retraining is optional.`,
+    message: `Swap gain ${shown} ≥ 5${paired?.words ?? ''}: the decoder swap already delivers; retraining is optional.`,
   };
+}
+
+/** The swap's paired gain over the baseline in points, with its interval in words, when recorded. */
+function pairedSwapGain(metrics: Metrics): { points: number; low: number; words: string } | undefined {
+  const points = metrics['phase3.swap_paired_delta'];
+  const low = metrics['phase3.swap_paired_delta_ci_low'];
+  const high = metrics['phase3.swap_paired_delta_ci_high'];
+  const trials = metrics['phase3.swap_paired_trials'];
+  if (typeof points !== 'number' || typeof low !== 'number' || typeof high !== 'number') return undefined;
+  const round = (value: number) => Math.round(value * 10) / 10;
+  const over = typeof trials === 'number' ? ` over ${trials} trials` : '';
+  return { points, low, words: ` (paired${over}, 95% CI ${round(low)} to ${round(high)} points)` };
 }
 
 function pct(fraction: number): string {

@@ -28,3 +28,11 @@ export const DEFAULT_SIM_EPISODES_PER_TASK = 100;
  * 64–78%, with 12 about 85% (80 trials each, measured on the default demos).
  */
 export const PHASE2_DEFAULTS = { epochs: 12, batchSize: 64, lr: 3e-3, labelSmoothing: 0.2, seed: 0 } as const;
+
+/**
+ * Phase 3 defaults. `--depth auto` picks the smallest depth whose held-out p99 chunk distance to full
+ * depth is at most `actionEps` (normalized action units; see the README, "Decoding with fewer passes", for
+ * the measurements behind it). `margin` is the non-inferiority margin, declared before any trial, as a
+ * difference of success rates: 5 points worse than the reference at most.
+ */
+export const PHASE3_DEFAULTS = { actionEps: 0.05, margin: -0.05 } as const;

@@ -66,6 +66,31 @@ describe('the gates of strategy C', () => {
     expect(result.decision).toBe(decision);
   });
 
+  it('decides the swap from the paired delta and its interval when the swap step recorded them', () => {
+    const rates = { 'phase3.baseline_success_rate': 0.8, 'phase3.success_rate': 0.875 };
+    const paired = (delta: number, low: number, high: number) => ({
+      ...rates,
+      'phase3.swap_paired_delta': delta,
+      'phase3.swap_paired_delta_ci_low': low,
+      'phase3.swap_paired_delta_ci_high': high,
+      'phase3.swap_paired_trials': 480,
+    });
+    const real = decideGate('swap-gain', paired(7.5, 3.1, 11.9));
+    expect(real.decision).toBe('ask');
+    expect(real.message).toBe(
+      'Swap gain 7.5 points (80% → 87.5%) ≥ 5 (paired over 480 trials, 95% CI 3.1 to 11.9 points): the decoder swap already delivers; retraining is optional.',
+    );
+    // A gain the interval cannot tell from none does not stop the retraining.
+    const noisy = decideGate('swap-gain', paired(7.5, -1.2, 16));
+    expect(noisy.decision).toBe('continue');
+    expect(noisy.message).toContain('but the interval includes no gain');
+    // The paired delta decides, not the difference of the two steps' rates.
+    expect(decideGate('swap-gain', paired(2.5, -1, 6)).decision).toBe('continue');
+    expect(decideGate('swap-gain', paired(2.5, -1, 6)).message).toMatch(
+      /^Swap gain 2\.5 points \(80% → 87\.5%\) < 5 \(paired/,
+    );
+  });
+
   it('cannot decide the swap without a baseline', () => {
     expect(decideGate('swap-gain', { 'phase3.success_rate': 0.9 }).decision).toBe('stop');
   });

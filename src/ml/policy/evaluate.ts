@@ -1,5 +1,5 @@
 import { inputError } from '../../core/errors.js';
-import { continueGreedy, decodeGreedy } from './decode.js';
+import { continueGreedy, decodeGreedy, middleLevel } from './decode.js';
 import {
   type DraftPolicy,
   type LayerQuery,
@@ -41,6 +41,79 @@ export interface MainReport {
    * when the set carries its actions and a decoder is given.
    */
   actionMse?: number;
+  /**
+   * Depth-limited decoding against full depth on the held-out set (present with a decoder): per depth K,
+   * the distribution over chunks of max |Δa| (normalized action units) between the chunk decoded from the
+   * free-running layers 0..K-1 (the rest at the middle level) and the full-depth chunk. `--depth auto`
+   * picks from it (chooseDepth).
+   */
+  depthTable?: DepthRow[];
+}
+
+export interface DepthRow {
+  depth: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+/**
+ * Per chunk, max |a - b| over its values: two decodings [count, ...] of the same chunks, sorted ascending.
+ */
+export function chunkDistances(a: Float32Array, b: Float32Array, count: number): Float64Array {
+  const per = a.length / count;
+  const out = new Float64Array(count);
+  for (let n = 0; n < count; n++) {
+    let max = 0;
+    for (let i = n * per; i < (n + 1) * per; i++)
+      max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
+    out[n] = max;
+  }
+  return out.sort();
+}
+
+/**
+ * The depth table: full-depth greedy codes truncated to K layers are what depth-limited greedy decoding
+ * gives (its first K layers are greedy's), so no extra pass is needed, only one decode per depth.
+ */
+export function depthTable(
+  free: Int32Array,
+  count: number,
+  shape: { layers: number; levels: number },
+  decode: (codes: Int32Array) => Float32Array,
+): DepthRow[] {
+  const { layers, levels } = shape;
+  const full = decode(free);
+  const rows: DepthRow[] = [];
+  for (let depth = 1; depth <= layers; depth++) {
+    const truncated = free.slice();
+    for (let i = 0; i < truncated.length; i += layers)
+      truncated.fill(middleLevel(levels), i + depth, i + layers);
+    const distances =
+      depth === layers ? new Float64Array(count) : chunkDistances(decode(truncated), full, count);
+    rows.push({
+      depth,
+      p50: percentile(distances, 0.5),
+      p90: percentile(distances, 0.9),
+      p99: percentile(distances, 0.99),
+      max: distances[count - 1] ?? 0,
+    });
+  }
+  return rows;
+}
+
+/** The smallest depth whose held-out p99 chunk distance to full depth is at most `eps`. */
+export function chooseDepth(table: readonly DepthRow[], eps: number): number {
+  const row = table.find((r) => r.p99 <= eps);
+  return row ? row.depth : Math.max(...table.map((r) => r.depth));
 }
 
 export interface DraftReport {
@@ -107,6 +180,7 @@ export function evaluateMain(
   const perLayerGivenCoarse = perLayerAccuracy(given, codes, count, tokens, layers).slice(fineFromLayer);
 
   let actionMse: number | undefined;
+  const table = decode ? depthTable(free, count, shape, decode) : undefined;
   if (decode && set.actions) {
     const decoded = decode(free);
     if (decoded.length !== set.actions.length)
@@ -121,6 +195,7 @@ export function evaluateMain(
     count,
     chance: 1 / shape.levels,
     ...(actionMse === undefined ? {} : { actionMse }),
+    ...(table ? { depthTable: table } : {}),
     mainTokenAcc: mean(perLayerFreeRunning),
     perLayerFreeRunning,
     mainTokenAccTeacherForced: mean(perLayerTeacherForced),

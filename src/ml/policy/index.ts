@@ -23,8 +23,32 @@ export {
   softmaxCrossEntropy,
   trainPolicy,
 } from './train.js';
-export { type DraftReport, type MainReport, evaluateDraft, evaluateMain } from './evaluate.js';
-export { type GreedyResult, type SpeculativeResult, decodeGreedy, decodeSpeculative } from './decode.js';
+export {
+  type DepthRow,
+  type DraftReport,
+  type MainReport,
+  chooseDepth,
+  chunkDistances,
+  depthTable,
+  evaluateDraft,
+  evaluateMain,
+  percentile,
+} from './evaluate.js';
+export {
+  type DecodeOutcome,
+  type Decoding,
+  type GreedyResult,
+  type JacobiOptions,
+  type JacobiResult,
+  type SpeculativeResult,
+  decodeGreedy,
+  decodeJacobi,
+  decodeSpeculative,
+  decodeWith,
+  describeDecoding,
+  isExact,
+  middleLevel,
+} from './decode.js';
 export {
   type LoadedPolicy,
   POLICY_FORMAT,

@@ -13,8 +13,12 @@ import {
   type MainReport,
   type TrainPolicyResult,
   MainPolicy as MainPolicyClass,
+  chooseDepth,
   decodeGreedy,
+  decodeJacobi,
   decodeSpeculative,
+  decodeWith,
+  depthTable,
   evaluateMain,
   loadPolicy,
   savePolicy,
@@ -271,6 +275,117 @@ describe('decoding', () => {
     expect(Array.from(s.acceptedLayers).every((k) => k === 1)).toBe(true);
     expect(Array.from(s.mainPassesPerChunk).every((p) => p === 7)).toBe(true);
     expect(Array.from(s.codes)).toEqual(Array.from(g.codes));
+  });
+});
+
+describe('depth-limited decoding', () => {
+  it('decodes layers 0..K-1 in K passes and K rows, equal to greedy there, the rest at the middle level', () => {
+    const g = decodeGreedy(main.model, heldOut.obs);
+    for (const depth of [1, 3, 8]) {
+      const before = main.model.passes;
+      const d = decodeGreedy(main.model, heldOut.obs, depth);
+      expect(main.model.passes - before).toBe(depth);
+      expect(d.mainPassesPerChunk).toBe(depth);
+      expect(d.mainRows).toBe(depth * heldOut.count);
+      const expected = g.codes.map((code, i) => (i % LAYERS < depth ? code : 3));
+      expect(Array.from(d.codes)).toEqual(Array.from(expected));
+    }
+    expect(() => decodeGreedy(main.model, heldOut.obs, 0)).toThrow(/depth must be an integer in 1..8/);
+    expect(() => decodeGreedy(main.model, heldOut.obs, 9)).toThrow(RfsqError);
+  });
+
+  it('the depth table measures truncated chunks against full depth through the decoder, 0 at full depth', () => {
+    const g = decodeGreedy(main.model, heldOut.obs);
+    // A decoder that reads layer l's level as 10^-l: dropping layer l moves a value by up to 3 * 10^-l.
+    const decode = (codes: Int32Array) => {
+      const out = new Float32Array(codes.length / LAYERS);
+      for (let i = 0; i < out.length; i++)
+        for (let l = 0; l < LAYERS; l++) out[i] = out[i]! + (codes[i * LAYERS + l]! - 3) * 10 ** -l;
+      return out;
+    };
+    const table = depthTable(g.codes, heldOut.count, { layers: LAYERS, levels: 7 }, decode);
+    expect(table.map((row) => row.depth)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(table[7]).toEqual({ depth: 8, p50: 0, p90: 0, p99: 0, max: 0 });
+    for (const row of table) {
+      expect(row.p50).toBeLessThanOrEqual(row.p90);
+      expect(row.p90).toBeLessThanOrEqual(row.p99);
+      expect(row.p99).toBeLessThanOrEqual(row.max);
+      expect(row.max).toBeLessThanOrEqual(3.34 * 10 ** -row.depth + 1e-6); // float32 sums
+    }
+    expect(chooseDepth(table, 1)).toBe(1);
+    expect(chooseDepth(table, 0)).toBe(8);
+    expect(chooseDepth(table, table[2]!.p99)).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('Jacobi decoding over layers', () => {
+  it('reaches greedy output exactly, from the draft or the middle level, in at most 8 passes', () => {
+    const g = decodeGreedy(main.model, heldOut.obs);
+    for (const init of ['draft', 'middle'] as const) {
+      const before = main.model.passes;
+      const rowsBefore = main.model.rows;
+      const draftBefore = draft.model.passes;
+      const j = decodeJacobi(main.model, draft.model, heldOut.obs, { init });
+      expect(Array.from(j.codes)).toEqual(Array.from(g.codes));
+      expect(Array.from(j.exactLayers).every((e) => e === 8)).toBe(true);
+      expect(main.model.passes - before).toBe(j.mainCalls);
+      expect(main.model.rows - rowsBefore).toBe(j.mainRows);
+      expect(draft.model.passes - draftBefore).toBe(init === 'draft' ? 1 : 0);
+      expect(j.draftPassesPerChunk).toBe(init === 'draft' ? 1 : 0);
+      for (const p of j.mainPassesPerChunk) {
+        expect(p).toBeGreaterThanOrEqual(1);
+        expect(p).toBeLessThanOrEqual(8);
+      }
+      expect(j.mainCalls).toBe(Math.max(...j.mainPassesPerChunk));
+    }
+  });
+
+  it('counts one pass and 8 rows when every guess is already greedy, and 8 passes when every guess is wrong', () => {
+    const obs = heldOut.obs.subarray(0, OBS_DIM);
+    const g = decodeGreedy(main.model, obs);
+    // An oracle draft with 8 layers: the first sweep changes nothing, so the fixed point is proven in one pass.
+    const oracle = { draftLayers: 8, propose: () => g.codes.slice() };
+    const right = decodeJacobi(main.model, oracle, obs);
+    expect(right.mainPassesPerChunk[0]).toBe(1);
+    expect(right.mainRows).toBe(8);
+    expect(Array.from(right.codes)).toEqual(Array.from(g.codes));
+    // Every guess wrong where greedy has a token: each sweep fixes one more layer at least.
+    const wrong = { draftLayers: 8, propose: () => g.codes.map((c) => (c + 1) % 7) };
+    const slow = decodeJacobi(main.model, wrong, obs);
+    expect(Array.from(slow.codes)).toEqual(Array.from(g.codes));
+    expect(slow.mainPassesPerChunk[0]).toBeLessThanOrEqual(8);
+    // Rows: sweep t recomputes the open layers only, 8 + 7 + ... at most.
+    expect(slow.mainRows).toBeLessThanOrEqual(36);
+  });
+
+  it('with a depth, decodes layers 0..K-1 as greedy does and leaves the rest at the middle level', () => {
+    const d = decodeGreedy(main.model, heldOut.obs, 3);
+    const j = decodeJacobi(main.model, draft.model, heldOut.obs, { depth: 3 });
+    expect(Array.from(j.codes)).toEqual(Array.from(d.codes));
+    expect(Math.max(...j.mainPassesPerChunk)).toBeLessThanOrEqual(3);
+  });
+
+  it('stops early when a sweep moves the decoded chunk by less than ε, and needs the decoder for it', () => {
+    const decode = (codes: Int32Array) => Float32Array.from(codes, (c) => c);
+    const j = decodeJacobi(main.model, draft.model, heldOut.obs, { exitEps: 1e9, decodeActions: decode });
+    expect(Array.from(j.mainPassesPerChunk).every((p) => p === 1)).toBe(true);
+    expect(() => decodeJacobi(main.model, draft.model, heldOut.obs, { exitEps: 0.1 })).toThrow(/decoder/);
+  });
+
+  it('decodeWith reports the same bookkeeping per chunk for every decoding', () => {
+    const obs = heldOut.obs.subarray(0, OBS_DIM);
+    const greedy = decodeWith(main.model, draft.model, obs, { method: 'greedy' });
+    expect([greedy.mainPassesPerChunk, greedy.mainRowsPerChunk, greedy.draftPassesPerChunk]).toEqual([
+      8, 8, 0,
+    ]);
+    const depth2 = decodeWith(main.model, draft.model, obs, { method: 'greedy', depth: 2 });
+    expect([depth2.mainPassesPerChunk, depth2.mainRowsPerChunk]).toEqual([2, 2]);
+    const spec = decodeWith(main.model, draft.model, obs, { method: 'speculative' });
+    expect(Array.from(spec.codes)).toEqual(Array.from(greedy.codes));
+    expect(spec.draftPassesPerChunk).toBe(1);
+    expect(spec.mainRowsPerChunk).toBe(4 + spec.mainPassesPerChunk - 1);
+    const jacobi = decodeWith(main.model, draft.model, obs, { method: 'jacobi' });
+    expect(Array.from(jacobi.codes)).toEqual(Array.from(greedy.codes));
   });
 });
 
