@@ -384,6 +384,11 @@ export async function cancelJobs(
     open = still;
     if (open.length > 0) await sleep(options.checkMs ?? 250);
   }
+  // In the order asked, whichever ended first.
+  const order = (id: string) => ids.indexOf(id);
+  report.cancelled.sort((a, b) => order(a) - order(b));
+  report.ended.sort((a, b) => order(a.jobId) - order(b.jobId));
+  report.unconfirmed.sort((a, b) => order(a.jobId) - order(b.jobId));
   return report;
 }
 

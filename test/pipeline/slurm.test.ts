@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { RfsqError } from '../../src/core/errors.js';
 import type { ResolvedStep } from '../../src/pipeline/executor.js';
 import {
   cancelJobs,
@@ -11,7 +12,6 @@ import {
   jobScript,
   parseJobId,
   queryJob,
-  sbatchError,
   shellQuote,
   submitChain,
 } from '../../src/pipeline/slurm.js';
@@ -148,7 +148,12 @@ describeWithSlurm('slurm against the real test cluster', () => {
       projectDir: dir,
       env: slurmEnv,
       sbatchArgs,
-    }).catch((caught: unknown) => caught as ReturnType<typeof sbatchError>);
+    }).then(
+      () => undefined,
+      (caught: unknown) => caught as RfsqError,
+    );
+    expect(error).toBeInstanceOf(RfsqError);
+    if (!error) return;
     expect(error.message).toMatch(message);
     expect(error.message).not.toContain('\n');
     expect(error.hint).toMatch(hint);

@@ -84,5 +84,12 @@ export function queuedJobs(workDir: string): string[] {
     .split('\n')
     .map((line) => line.trim().split(' '))
     .filter(([id, dir]) => id && dir === workDir)
-    .map(([id]) => id!);
+    .map(([id]) => id!)
+    .sort((a, b) => Number(a) - Number(b));
+}
+
+/** Cancels what a failed or timed-out test left queued in these project folders, so later tests find free cores. */
+export function cancelLeftovers(workDirs: Iterable<string>): void {
+  const ids = [...workDirs].flatMap((dir) => queuedJobs(dir));
+  if (ids.length > 0) spawnSync('scancel', ids, { env: slurmEnv });
 }
