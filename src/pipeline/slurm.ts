@@ -152,7 +152,7 @@ async function run(command: string, args: string[], env: NodeJS.ProcessEnv | und
 const SBATCH_ARGS_FIELD = 'slurm.sbatchArgs in rfsq.config.json';
 
 /** One line and a hint for an sbatch rejection the user can fix: the hint names what to change. */
-export function sbatchError(stepId: string, exitCode: number | null, output: string): RfsqError {
+function sbatchError(stepId: string, exitCode: number | null, output: string): RfsqError {
   const lines = output
     .split('\n')
     .map((line) => line.trim())
