@@ -169,7 +169,7 @@ function sbatchError(stepId: string, exitCode: number | null, output: string): R
     hint = `the cluster has no such generic resource (the slurm template asks for --gres=gpu:1): change or remove --gres in ${SBATCH_ARGS_FIELD} (\`sinfo -o "%P %G"\` lists what each partition has)`;
   } else if (/contact slurm controller|connect failure|configuration file/i.test(output)) {
     hint =
-      'the Slurm controller cannot be reached from here: check `scontrol ping` and SLURM_CONF, or run on a login node of the cluster';
+      'the Slurm controller cannot be reached from here: check `scontrol ping` and SLURM_CONF, run rfsq on a login node of the cluster, or set "runner": "local" in rfsq.config.json';
   } else {
     hint = `fix the submission options in ${SBATCH_ARGS_FIELD}, then \`rfsq run --resume\``;
   }
