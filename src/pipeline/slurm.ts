@@ -377,7 +377,7 @@ export async function cancelJobs(
       const info = infos[index];
       if (info && info.state === 'CANCELLED') report.cancelled.push(id);
       else if (info && isFinalState(info.state)) report.ended.push({ jobId: id, state: info.state });
-      else if (check >= (options.checks ?? 20)) {
+      else if (check >= (options.checks ?? 40)) {
         report.unconfirmed.push({ jobId: id, state: info?.state ?? 'UNKNOWN' });
       } else still.push(id);
     }

@@ -84,7 +84,7 @@ describeWithSlurm('slurm against the real test cluster', () => {
   it('chains jobs with afterok, submitted from the project folder, with one output file per job', async () => {
     const dir = tempDir();
     // A long first job keeps the chain pending, so that the controller still shows the dependencies.
-    const chain = steps(dir, ['/bin/sleep', '30']);
+    const chain = steps(dir, ['/bin/sh', '-c', 'sleep 30']);
     const jobs = await submitChain(chain, { projectDir: dir, env: slurmEnv, sbatchArgs: ['--time=5'] });
     try {
       const [first, second, third] = jobs.map((job) => job.jobId);
@@ -97,14 +97,14 @@ describeWithSlurm('slurm against the real test cluster', () => {
       expect(jobs[0]?.logPath).toBe(path.join(dir, '.rfsq', 'logs', 'slurm', `phase1.${first}.out`));
       expect(jobField(first!, 'StdOut')).toBe(jobs[0]?.logPath);
       const script = readFileSync(path.join(dir, '.rfsq', 'jobs', 'phase2-main.sh'), 'utf8');
-      expect(script).toContain(`exec /bin/sleep 30 'it'\\''s phase2-main'`);
+      expect(script).toContain(`exec /bin/sh -c 'sleep 30' 'it'\\''s phase2-main'`);
     } finally {
       const report = await cancelJobs(
         jobs.map((job) => job.jobId),
         { env: slurmEnv },
       );
       // Checked with Slurm afterwards, not assumed from scancel's exit code.
-      expect(report.cancelled).toEqual(jobs.map((job) => job.jobId));
+      expect(report).toEqual({ cancelled: jobs.map((job) => job.jobId), ended: [], unconfirmed: [] });
     }
   });
 
