@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { ExitCode, inputError } from '../core/errors.js';
 import { globalOptions, paint, printJson } from '../cli/context.js';
+import type { LiveJob } from '../pipeline/slurm.js';
 import { isStale, loadState, type RunState } from '../pipeline/state.js';
 
 function duration(record: { startedAt?: string; finishedAt?: string }): string {
@@ -12,7 +13,29 @@ function duration(record: { startedAt?: string; finishedAt?: string }): string {
   return seconds < 120 ? `${seconds.toFixed(1)}s` : `${Math.round(seconds / 60)}m`;
 }
 
-function renderStatus(state: RunState, stale: boolean, color: boolean): string {
+/** Jobs a run that is not being driven left in Slurm (after kill -9, or "no" to the cancel question). */
+async function leftoverJobs(state: RunState, stale: boolean): Promise<{ jobs?: LiveJob[]; note?: string }> {
+  if (!state.jobs?.length || (state.status === 'running' && !stale) || state.status === 'succeeded')
+    return {};
+  const { liveJobs } = await import('../pipeline/slurm.js');
+  try {
+    return { jobs: await liveJobs(state.jobs) };
+  } catch (error) {
+    return { note: `could not ask Slurm about the run's jobs: ${(error as Error).message}` };
+  }
+}
+
+function renderLeftovers(leftovers: { jobs?: LiveJob[]; note?: string }): string[] {
+  if (leftovers.note) return [leftovers.note];
+  const jobs = leftovers.jobs ?? [];
+  if (jobs.length === 0) return [];
+  return [
+    `Slurm jobs still queued or running: ${jobs.map((job) => `${job.jobId} (${job.step}, ${job.state})`).join(', ')}`,
+    `rfsq run --resume follows them instead of resubmitting (scancel ${jobs.map((job) => job.jobId).join(' ')} drops them)`,
+  ];
+}
+
+function renderStatus(state: RunState, stale: boolean, color: boolean, leftovers: string[]): string {
   const colors = paint(color);
   const header = `Run ${state.runId} · strategy ${state.strategy} · ${stale ? colors.yellow('stale (its rfsq process is gone)') : state.status}`;
   const table = new Table({
@@ -41,7 +64,7 @@ function renderStatus(state: RunState, stale: boolean, color: boolean): string {
     stale || state.status === 'interrupted' || state.status === 'failed'
       ? ['Continue with: rfsq run --resume']
       : [];
-  return [header, table.toString(), ...gates, ...hint].join('\n');
+  return [header, table.toString(), ...gates, ...leftovers, ...hint].join('\n');
 }
 
 export function registerStatus(program: Command): void {
@@ -50,7 +73,7 @@ export function registerStatus(program: Command): void {
     .description('the current or last run: each step with its status, time and metrics')
     .option('--dir <path>', 'project folder', '.')
     .addHelpText('after', '\nExamples:\n  rfsq status\n  rfsq status --dir ~/vla --json')
-    .action((flags: { dir: string }, command: Command) => {
+    .action(async (flags: { dir: string }, command: Command) => {
       const options = globalOptions(command);
       const state = loadState(path.resolve(flags.dir));
       if (!state) {
@@ -60,8 +83,13 @@ export function registerStatus(program: Command): void {
         );
       }
       const stale = isStale(state);
-      if (options.json) printJson({ ...state, stale });
-      else process.stdout.write(`${renderStatus(state, stale, options.color)}\n`);
+      const leftovers = await leftoverJobs(state, stale);
+      if (options.json)
+        printJson({ ...state, stale, ...(leftovers.jobs ? { liveJobs: leftovers.jobs } : {}) });
+      else {
+        const text = renderStatus(state, stale, options.color, renderLeftovers(leftovers));
+        process.stdout.write(`${text}\n`);
+      }
       if (stale) process.exitCode = ExitCode.pending;
     });
 }

@@ -19,6 +19,7 @@ import {
   saveState,
   stateDir,
   type GateRecord,
+  type JobRecord,
   type RunState,
   type RunStatus,
   type StepRecord,
@@ -54,6 +55,10 @@ export interface StepExecutorOptions extends RunStepOptions {
    * untouched). A batch executor (Slurm) uses it to submit the steps that follow ahead of time.
    */
   willRun?: (stepId: string) => boolean;
+  /** Scheduler jobs this run submitted before (saved in the state), oldest first: a resume adopts live ones. */
+  recordedJobs?: readonly JobRecord[];
+  /** Saves a submitted job in the run state at once, before it is followed. */
+  recordJob?: (job: JobRecord) => void;
 }
 
 /**
@@ -319,6 +324,11 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
           onLine: (stream, line) => emit({ type: 'line', step: step.id, stream, line }),
           onMetric: (name, value, source) => emit({ type: 'metric', step: step.id, name, value, source }),
           willRun,
+          recordedJobs: state.jobs ?? [],
+          recordJob: (job) => {
+            (state.jobs ??= []).push(job);
+            saveState(projectDir, state);
+          },
         });
         state.steps[step.id] = {
           status: outcome.status,

@@ -1,33 +1,51 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { RfsqError } from '../core/errors.js';
 import { startAttempt, type StepAttempt, type StepOutcome } from './executor.js';
 import type { PlannedStep, StepExecutor, StepExecutorOptions } from './pipeline.js';
-import { cancelJobs, followJob, submitChain, type JobResult, type SubmittedJob } from './slurm.js';
+import { stateDir } from './state.js';
+import {
+  cancelJobs,
+  followJob,
+  interpretJobState,
+  isFinalState,
+  queryJob,
+  submitJob,
+  type JobResult,
+  type SubmittedJob,
+} from './slurm.js';
 
 /**
  * A step executor for `runPipeline` that runs steps as Slurm jobs (`executeStep: createSlurmExecutor(...)`).
  *
  * - Submission: asked for a step that is not queued yet, it submits that step and the steps the run
  *   will execute after it (`willRun` from the pipeline; skipped and untouched steps are left out), up to
- *   and including the next step with a `gateAfter`, as one chain: `sbatch --parsable`, each job with
- *   `--dependency=afterok:<previous id>`. A gate needs the measured result before the run goes on, so
- *   a chain never crosses one (a skipped step with a gate also ends the chain).
- * - Following: the step's job is followed with `squeue`/`sacct` (`followJob`); each state change is
- *   passed to `onLine` as `slurm job <id>: PENDING` / `RUNNING` (and written to the step log).
- * - When the job has finished, its Slurm output file (stdout and stderr together, so every line is
- *   reported as stdout) is appended to the step log, line by line through the same metric extraction
- *   as the local executor, then `metricsFile` is read (ignored when older than the submission).
+ *   and including the next step with a `gateAfter`, as one chain: `sbatch --parsable
+ *   --kill-on-invalid-dep=yes`, each job with `--dependency=afterok:<previous id>`. A gate needs the
+ *   measured result before the run goes on, so a chain never crosses one. Each job id goes into the run
+ *   state (`recordJob`) as soon as sbatch returns it. An sbatch rejection (unknown partition, missing
+ *   gres, unreachable controller) throws an RfsqError with a hint, after withdrawing the jobs already
+ *   submitted for the chain.
+ * - Resume: before submitting a step, the job recorded for it by an earlier attempt of this run
+ *   (`recordedJobs`) is looked up in Slurm: still pending or running → followed, not resubmitted;
+ *   COMPLETED → its output and metrics are read; failed, cancelled or unknown to Slurm → resubmitted
+ *   (and every step after it in the chain too). Each attempt writes its own output file (`%j`).
+ * - Following: `followJob` asks Slurm (sacct, scontrol, sacct -c) until the job reaches a final
+ *   state; each state change goes to `onLine` as `slurm job <id>: PENDING` / `RUNNING`. Meanwhile the
+ *   job's output file (stdout and stderr together, so every line is reported as stdout) is tailed
+ *   into the step log line by line, through the same metric extraction as the local executor. Then
+ *   `metricsFile` is read (ignored when older than the submission).
  * - Outcome: COMPLETED with exit 0 → succeeded, or unverified when none of `expectedMetrics` came;
  *   FAILED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, a nonzero exit... → failed with the reason from
- *   `interpretJobState`; CANCELLED → interrupted. The jobs chained after a job that did not succeed can
- *   never start (afterok), so they are cancelled with `scancel`.
+ *   `interpretJobState`; CANCELLED → interrupted. The jobs chained after a job that did not succeed
+ *   can never start (afterok): Slurm cancels them (--kill-on-invalid-dep), and so does rfsq; the
+ *   reason says what Slurm reports for them afterwards.
  * - Abort (Ctrl-C): `confirmCancel(ids)` (default yes) decides whether the current job and the ones
  *   chained after it are cancelled; the outcome is interrupted, and its reason names the jobs left
- *   queued when the user said no.
+ *   queued when the user said no (a resume then follows them).
  *
- * Job output goes to `<dir of the step log>/<step>.slurm.out`. The step record never gets a `pid`
+ * Job output goes to `<dir of the step log>/<step>.<job id>.out`. The step record never gets a `pid`
  * (a job id is not a local process group).
  */
 
@@ -37,9 +55,11 @@ export interface SlurmExecutorOptions {
   plan: PlannedStep[];
   /** Extra sbatch arguments for every job (`slurm.sbatchArgs` of the config). */
   sbatchArgs?: string[];
-  /** squeue poll interval. Default 30 000 ms. */
+  /** Interval between two questions to Slurm about a job. Default 30 000 ms. */
   pollMs?: number;
-  /** Environment of the Slurm commands (its PATH picks sbatch, squeue, sacct, scancel) and the jobs. */
+  /** How often the job's output file is read while it runs. Default 1000 ms (at most pollMs). */
+  tailMs?: number;
+  /** Environment of the Slurm commands (its PATH picks sbatch, sacct, scontrol, scancel) and the jobs. */
   env?: NodeJS.ProcessEnv;
   /** Asked on abort with the ids of the jobs still queued or running; default: cancel them. */
   confirmCancel?: (jobIds: string[]) => Promise<boolean>;
@@ -70,14 +90,59 @@ function messageOf(error: unknown): string {
 /** The reason for a job that did not succeed, with where to change its resources and its last line. */
 function failureReason(result: JobResult, lastLine: string): string {
   let reason = `slurm ${result.reason}`;
-  if (RESOURCE_STATES.has(result.state)) reason += ' (slurm.sbatchArgs in rfsq.config.json)';
+  if (RESOURCE_STATES.has(result.state) || /signal 9/.test(result.reason)) {
+    reason += ' (slurm.sbatchArgs in rfsq.config.json)';
+  }
   if (result.status === 'failed' && lastLine) reason += `; last output: ${lastLine}`;
   return reason;
 }
 
+/** Reads a growing file from where it left off and hands over each complete line. */
+function fileTail(file: string, onLine: (line: string) => void) {
+  const decoder = new StringDecoder('utf8');
+  const chunk = Buffer.alloc(1 << 16);
+  let offset = 0;
+  let partial = '';
+  let found = false;
+  const read = () => {
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      return;
+    }
+    found = true;
+    try {
+      for (let bytes = readSync(fd, chunk, 0, chunk.length, offset); bytes > 0;) {
+        offset += bytes;
+        partial += decoder.write(chunk.subarray(0, bytes));
+        bytes = readSync(fd, chunk, 0, chunk.length, offset);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line.replace(/\r$/, ''));
+  };
+  return {
+    read,
+    /** Reads the rest, including a last line without a newline; false when the file never existed. */
+    finish(): boolean {
+      read();
+      partial += decoder.end();
+      if (partial.length > 0) onLine(partial);
+      partial = '';
+      return found;
+    },
+  };
+}
+
 export function createSlurmExecutor(options: SlurmExecutorOptions): SlurmExecutor {
   const { projectDir, plan, env } = options;
-  /** Jobs submitted for steps not followed yet, in chain order. */
+  const pollMs = options.pollMs ?? 30_000;
+  const tailMs = Math.min(options.tailMs ?? 1000, pollMs);
+  /** Jobs submitted (or adopted) for steps not followed yet, in chain order. */
   const queued = new Map<string, QueuedJob>();
 
   const takeQueued = (): string[] => {
@@ -86,17 +151,24 @@ export function createSlurmExecutor(options: SlurmExecutorOptions): SlurmExecuto
     return ids;
   };
 
-  /** Cancels jobs (after asking, when `ask`); returns a note for the outcome's reason. */
+  /** Cancels jobs (after asking, when `ask`), then says what Slurm reports for them. */
   const withdraw = async (ids: string[], ask: boolean): Promise<string> => {
     if (ids.length === 0) return '';
     if (ask && options.confirmCancel) {
       // A prompt that fails must not leave jobs behind: Ctrl-C means stop.
       const confirmed = await options.confirmCancel(ids).catch(() => true);
-      if (!confirmed) return `${jobWord(ids)} left queued`;
+      if (!confirmed) return `${jobWord(ids)} left queued (\`rfsq run --resume\` follows them)`;
     }
     try {
-      await cancelJobs(ids, { env });
-      return `cancelled ${jobWord(ids)}`;
+      const report = await cancelJobs(ids, { env });
+      const notes: string[] = [];
+      if (report.cancelled.length > 0) notes.push(`cancelled ${jobWord(report.cancelled)}`);
+      for (const { jobId, state } of report.ended)
+        notes.push(`slurm job ${jobId} had already ended ${state}`);
+      for (const { jobId, state } of report.unconfirmed) {
+        notes.push(`slurm job ${jobId} is still ${state} after scancel`);
+      }
+      return notes.join('; ');
     } catch (error) {
       return `${messageOf(error)}; ${jobWord(ids)} may still be queued`;
     }
@@ -119,20 +191,86 @@ export function createSlurmExecutor(options: SlurmExecutorOptions): SlurmExecuto
     return segment;
   };
 
-  /** Appends the job's output file to the step log through the metric extraction; returns its last line. */
-  const appendOutput = async (attempt: StepAttempt, job: SubmittedJob): Promise<string> => {
-    if (!existsSync(job.logPath)) {
-      attempt.notes.push(`slurm output ${job.logPath} was not found`);
-      return '';
+  /**
+   * The job an earlier attempt of this run submitted for the step, when Slurm says it is still
+   * pending or running, or completed successfully. Otherwise undefined, and a note says why; a live
+   * job that cannot be adopted (its chain is being resubmitted) is cancelled.
+   */
+  const adoptable = async (
+    step: PlannedStep,
+    runOptions: StepExecutorOptions,
+    adopting: boolean,
+    attempt: StepAttempt,
+  ): Promise<QueuedJob | undefined> => {
+    const recorded = runOptions.recordedJobs?.filter((job) => job.step === step.id).at(-1);
+    if (recorded === undefined) return undefined;
+    const info = await queryJob(recorded.jobId, { env });
+    const ours = info !== undefined && (info.name === '' || info.name === `rfsq-${step.id}`);
+    const previous = `slurm: job ${recorded.jobId} of the previous attempt at ${step.id}`;
+    if (!ours) {
+      attempt.info(`${previous} is unknown to Slurm; resubmitting`);
+      return undefined;
     }
-    attempt.info(`--- rfsq: output of slurm job ${job.jobId} (${job.logPath}) ---`);
-    let lastLine = '';
-    const lines = createInterface({ input: createReadStream(job.logPath), crlfDelay: Infinity });
-    for await (const line of lines) {
-      attempt.line('stdout', line);
-      if (line.trim().length > 0) lastLine = line.trim();
+    const live = !isFinalState(info.state);
+    const completed = interpretJobState(recorded.jobId, info.rawState, info.exit).status === 'succeeded';
+    if (adopting && (live || completed)) {
+      attempt.info(`${previous} is ${info.state}: following it instead of resubmitting`);
+      const script = path.join(stateDir(projectDir), 'jobs', `${step.id}.sh`);
+      return {
+        job: { stepId: step.id, jobId: recorded.jobId, script, logPath: recorded.output },
+        submittedMs: Date.parse(recorded.submittedAt),
+      };
     }
-    return lastLine;
+    if (live) {
+      attempt.info(
+        `${previous} is ${info.state} behind a resubmitted step: ${await withdraw([recorded.jobId], false)}`,
+      );
+    } else {
+      attempt.info(`${previous} ended ${info.rawState}; resubmitting`);
+    }
+    return undefined;
+  };
+
+  /** Queues the step's chain: adopted jobs of an earlier attempt first, then new submissions. */
+  const queueChain = async (step: PlannedStep, runOptions: StepExecutorOptions, attempt: StepAttempt) => {
+    let afterJob: string | undefined;
+    let adopting = true;
+    // One sbatch call per job, so that a failed submission knows exactly which jobs to withdraw.
+    for (const next of segmentFrom(step, runOptions.willRun)) {
+      const adopted = await adoptable(next, runOptions, adopting, attempt);
+      if (adopted) {
+        queued.set(next.id, adopted);
+        afterJob = adopted.job.jobId;
+        continue;
+      }
+      adopting = false;
+      const submittedMs = Date.now();
+      let job: SubmittedJob;
+      try {
+        job = await submitJob(next, {
+          projectDir,
+          env,
+          sbatchArgs: options.sbatchArgs,
+          afterJob,
+          outputDir: path.dirname(runOptions.logPath),
+        });
+      } catch (error) {
+        const note = await withdraw(takeQueued(), false);
+        if (note) attempt.info(`slurm: ${note}`);
+        throw error;
+      }
+      runOptions.recordJob?.({
+        step: next.id,
+        jobId: job.jobId,
+        output: job.logPath,
+        submittedAt: new Date(submittedMs).toISOString(),
+      });
+      queued.set(next.id, { job, submittedMs });
+      attempt.info(
+        `slurm: step ${next.id} submitted as job ${job.jobId}${afterJob ? ` (afterok:${afterJob})` : ''}`,
+      );
+      afterJob = job.jobId;
+    }
   };
 
   const execute = async (
@@ -140,70 +278,55 @@ export function createSlurmExecutor(options: SlurmExecutorOptions): SlurmExecuto
     runOptions: StepExecutorOptions,
     attempt: StepAttempt,
   ): Promise<StepOutcome> => {
-    let entry = queued.get(step.id);
-    if (entry === undefined) {
+    if (!queued.has(step.id)) {
       if (queued.size > 0) {
         // The run left the chain it was following; those jobs would run out of order.
         const note = await withdraw(takeQueued(), false);
         attempt.info(`slurm: the run left a chain: ${note}`);
       }
-      let afterJob: string | undefined;
-      try {
-        // One sbatch call per job (same chain as submitChain(segment)), so that a failed submission
-        // knows exactly which jobs to cancel.
-        for (const next of segmentFrom(step, runOptions.willRun)) {
-          const submittedMs = Date.now();
-          const [job] = await submitChain([next], {
-            projectDir,
-            env,
-            sbatchArgs: options.sbatchArgs,
-            afterJob,
-            logPathFor: (id) => path.join(path.dirname(runOptions.logPath), `${id}.slurm.out`),
-          });
-          if (job === undefined) throw new RfsqError(`sbatch returned no job for step ${next.id}`);
-          queued.set(next.id, { job, submittedMs });
-          attempt.info(
-            `slurm: step ${next.id} submitted as job ${job.jobId}${afterJob ? ` (afterok:${afterJob})` : ''}`,
-          );
-          afterJob = job.jobId;
-        }
-      } catch (error) {
-        const note = await withdraw(takeQueued(), false);
-        const reason = [messageOf(error), note].filter(Boolean).join('; ');
-        return attempt.outcome('failed', null, null, reason, undefined);
-      }
-      entry = queued.get(step.id);
-      if (entry === undefined) throw new RfsqError(`step ${step.id} was not submitted`, { exitCode: 70 });
+      await queueChain(step, runOptions, attempt);
     }
+    const entry = queued.get(step.id);
+    if (entry === undefined) throw new RfsqError(`step ${step.id} was not submitted`, { exitCode: 70 });
     queued.delete(step.id);
     const { job, submittedMs } = entry;
 
+    attempt.info(`--- rfsq: output of slurm job ${job.jobId} (${job.logPath}) ---`);
+    let lastLine = '';
+    const tail = fileTail(job.logPath, (line) => {
+      attempt.line('stdout', line);
+      if (line.trim().length > 0) lastLine = line.trim();
+    });
+    const tailing = setInterval(tail.read, tailMs);
     let result: JobResult;
     try {
       result = await followJob(job.jobId, {
         env,
-        pollMs: options.pollMs ?? 30_000,
+        pollMs,
         signal: runOptions.signal,
         onState: (state) => attempt.info(`slurm job ${job.jobId}: ${state}`),
       });
     } catch (error) {
+      clearInterval(tailing);
+      tail.finish();
       const note = await withdraw(takeQueued(), false);
       const reason = [
         `could not follow slurm job ${job.jobId}: ${messageOf(error)}`,
-        `check it with sacct -j ${job.jobId}`,
+        `check it with scontrol show job ${job.jobId}`,
         note,
       ];
       return attempt.outcome('failed', null, null, reason.filter(Boolean).join('; '), undefined);
     }
+    clearInterval(tailing);
 
     if (runOptions.signal?.aborted && result.status === 'interrupted') {
       // Ctrl-C while the job was queued or running (or it was cancelled meanwhile: scancel is harmless).
       const note = await withdraw([job.jobId, ...takeQueued()], true);
-      await appendOutput(attempt, job);
+      tail.finish();
       return attempt.outcome('interrupted', null, null, `interrupted; ${note}`, undefined);
     }
 
-    const lastLine = await appendOutput(attempt, job);
+    if (!tail.finish()) attempt.notes.push(`slurm output ${job.logPath} was not found`);
     attempt.readMetricsFile(submittedMs);
 
     if (result.status !== 'succeeded') {

@@ -1,24 +1,24 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { RfsqError, inputError } from '../core/errors.js';
+import { ExitCode, RfsqError, inputError } from '../core/errors.js';
 import type { ResolvedStep } from './executor.js';
 import { sleep } from './process.js';
 import { stateDir, writeFileAtomic } from './state.js';
 
 /**
  * Slurm runner: each step becomes a generated job script in `.rfsq/jobs/<step>.sh` (argv quoted
- * for the shell, never concatenated raw), submitted with `sbatch --parsable`, chained with
- * `--dependency=afterok:<previous id>`. `sbatch`, `squeue`, `sacct` and `scancel` are resolved from
- * PATH (of `env`, default process.env).
+ * for the shell, never concatenated raw), submitted with `sbatch --parsable --kill-on-invalid-dep=yes`,
+ * chained with `--dependency=afterok:<previous id>`. `sbatch`, `sacct`, `scontrol` and `scancel` are
+ * resolved from PATH (of `env`, default process.env); SLURM_CONF there picks the cluster.
+ *
+ * A job's state is asked of whatever the cluster keeps (`queryJob`): `sacct` where accounting exists;
+ * else `scontrol show job -o` (the controller remembers a job for MinJobAge after it ends); else
+ * `sacct -c` (the jobcomp/filetxt completion log).
  */
 
 export interface SlurmCommands {
-  sbatch?: string;
-  squeue?: string;
-  sacct?: string;
-  scancel?: string;
-  /** Environment for the Slurm commands (PATH decides which executables run). */
+  /** Environment for the Slurm commands (PATH decides which executables run, SLURM_CONF which cluster). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -26,8 +26,8 @@ export interface SubmitOptions extends SlurmCommands {
   projectDir: string;
   /** Extra sbatch arguments for every job (e.g. ['--time=08:00:00', '--gres=gpu:1']). */
   sbatchArgs?: string[];
-  /** Log file per step; default `.rfsq/logs/slurm/<step>.log`. */
-  logPathFor?: (stepId: string) => string;
+  /** Folder of the job output files, `<step>.<job id>.out` (one per attempt); default `.rfsq/logs/slurm`. */
+  outputDir?: string;
   /** Job id the first step must wait for. */
   afterJob?: string;
 }
@@ -36,6 +36,7 @@ export interface SubmittedJob {
   stepId: string;
   jobId: string;
   script: string;
+  /** The job's output file (stdout and stderr), unique to this job. */
   logPath: string;
 }
 
@@ -48,16 +49,49 @@ export interface JobResult {
   reason: string;
 }
 
+/** What Slurm says about a job right now. */
+export interface JobInfo {
+  jobId: string;
+  /** First word of the state (`CANCELLED by 0` → CANCELLED). */
+  state: string;
+  /** The state as Slurm printed it. */
+  rawState: string;
+  /** `code:signal`. */
+  exit: string;
+  /** The job's name (`rfsq-<step>` for rfsq's jobs), to tell a recorded job from a reused id. */
+  name: string;
+  /** Which record answered: sacct (accounting), scontrol (controller memory) or sacct -c (jobcomp). */
+  source: 'sacct' | 'scontrol' | 'sacct -c';
+}
+
 export interface FollowOptions extends SlurmCommands {
   pollMs?: number;
   signal?: AbortSignal;
   onState?: (state: string) => void;
-  /** How many empty sacct answers to wait through (the accounting database lags). Default 10. */
-  sacctRetries?: number;
+  /** How many polls Slurm may know nothing of the job before following fails. Default 10. */
+  unknownRetries?: number;
+}
+
+/** States after which a job never changes again; everything else (PENDING, RUNNING, COMPLETING...) may. */
+const FINAL_STATES = new Set([
+  'COMPLETED',
+  'FAILED',
+  'TIMEOUT',
+  'OUT_OF_MEMORY',
+  'CANCELLED',
+  'NODE_FAIL',
+  'BOOT_FAIL',
+  'PREEMPTED',
+  'DEADLINE',
+  'REVOKED',
+]);
+
+export function isFinalState(state: string): boolean {
+  return FINAL_STATES.has(state);
 }
 
 /** Waits `ms`, or less when `signal` aborts first (so Ctrl-C does not wait out a 30 s poll). */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return sleep(ms);
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -99,66 +133,101 @@ export function parseJobId(stdout: string): string | undefined {
   return /^\d+(?:_\d+)?$/.test(id) ? id : undefined;
 }
 
-async function run(command: string, args: string[], env: NodeJS.ProcessEnv | undefined) {
-  try {
-    const result = await execa(command, args, { reject: false, env: env ?? process.env, extendEnv: false });
-    return {
-      exitCode: result.exitCode ?? null,
-      stdout: String(result.stdout),
-      stderr: String(result.stderr),
-    };
-  } catch (error) {
-    throw new RfsqError(`could not run ${command}: ${(error as Error).message}`, {
+async function run(command: string, args: string[], env: NodeJS.ProcessEnv | undefined, cwd?: string) {
+  const result = await execa(command, args, {
+    reject: false,
+    env: env ?? process.env,
+    extendEnv: false,
+    ...(cwd ? { cwd } : {}),
+  });
+  if (result.exitCode === undefined) {
+    // Not started at all (ENOENT...), as opposed to a Slurm command that ran and failed.
+    throw new RfsqError(`could not run ${command}: ${result.code ?? result.shortMessage}`, {
       hint: `is Slurm installed and ${command} on PATH?`,
     });
   }
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+const SBATCH_ARGS_FIELD = 'slurm.sbatchArgs in rfsq.config.json';
+
+/** One line and a hint for an sbatch rejection the user can fix: the hint names what to change. */
+function sbatchError(stepId: string, exitCode: number | null, output: string): RfsqError {
+  const lines = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !/retrying in/i.test(line));
+  const detail = (lines.find((line) => /submission failed/i.test(line)) ?? lines.at(-1) ?? '').replace(
+    /^sbatch: (error|fatal): /,
+    '',
+  );
+  const message = `sbatch rejected step ${stepId}${detail ? `: ${detail}` : ` (exit ${exitCode})`}`;
+  let hint: string;
+  if (/invalid partition/i.test(output)) {
+    hint = `the cluster has no such partition: change or remove --partition in ${SBATCH_ARGS_FIELD} (\`sinfo -s\` lists the partitions)`;
+  } else if (/gres|generic resource/i.test(output)) {
+    hint = `the cluster has no such generic resource (the slurm template asks for --gres=gpu:1): change or remove --gres in ${SBATCH_ARGS_FIELD} (\`sinfo -o "%P %G"\` lists what each partition has)`;
+  } else if (/contact slurm controller|connect failure|configuration file/i.test(output)) {
+    hint =
+      'the Slurm controller cannot be reached from here: check `scontrol ping` and SLURM_CONF, run rfsq on a login node of the cluster, or set "runner": "local" in rfsq.config.json';
+  } else {
+    hint = `fix the submission options in ${SBATCH_ARGS_FIELD}, then \`rfsq run --resume\``;
+  }
+  return new RfsqError(message, { hint, exitCode: ExitCode.usage });
+}
+
+/** Writes the step's job script and submits it (after `afterJob`, when given). */
+export async function submitJob(step: ResolvedStep, options: SubmitOptions): Promise<SubmittedJob> {
+  const jobsDir = path.join(stateDir(options.projectDir), 'jobs');
+  mkdirSync(jobsDir, { recursive: true });
+  const script = path.join(jobsDir, `${step.id}.sh`);
+  writeFileAtomic(script, jobScript(step));
+  chmodSync(script, 0o755);
+  const outputDir = options.outputDir ?? path.join(stateDir(options.projectDir), 'logs', 'slurm');
+  mkdirSync(outputDir, { recursive: true });
+  // `%j` is the job id: a resubmitted attempt never overwrites an earlier attempt's output.
+  const outputPattern = path.join(outputDir, `${step.id}.%j.out`);
+  const args = [
+    '--parsable',
+    // A job whose afterok dependency failed is cancelled by Slurm itself, even when rfsq is gone.
+    '--kill-on-invalid-dep=yes',
+    ...(options.afterJob !== undefined ? [`--dependency=afterok:${options.afterJob}`] : []),
+    '--job-name',
+    `rfsq-${step.id}`,
+    '--output',
+    outputPattern,
+    ...(options.sbatchArgs ?? []),
+    script,
+  ];
+  // Submitted from the project folder, which Slurm records as the job's WorkDir.
+  const result = await run('sbatch', args, options.env, options.projectDir);
+  const jobId = result.exitCode === 0 ? parseJobId(result.stdout) : undefined;
+  if (jobId === undefined) {
+    throw sbatchError(step.id, result.exitCode, `${result.stderr}\n${result.stdout}`);
+  }
+  return { stepId: step.id, jobId, script, logPath: outputPattern.replace('%j', jobId) };
 }
 
 /** Submits the steps as a chain: each waits for the previous one to complete successfully. */
 export async function submitChain(steps: ResolvedStep[], options: SubmitOptions): Promise<SubmittedJob[]> {
-  const sbatch = options.sbatch ?? 'sbatch';
-  const jobsDir = path.join(stateDir(options.projectDir), 'jobs');
-  mkdirSync(jobsDir, { recursive: true });
   const submitted: SubmittedJob[] = [];
-  let previous = options.afterJob;
   for (const step of steps) {
-    const script = path.join(jobsDir, `${step.id}.sh`);
-    writeFileAtomic(script, jobScript(step));
-    chmodSync(script, 0o755);
-    const logPath =
-      options.logPathFor?.(step.id) ??
-      path.join(stateDir(options.projectDir), 'logs', 'slurm', `${step.id}.log`);
-    mkdirSync(path.dirname(logPath), { recursive: true });
-    const args = [
-      '--parsable',
-      ...(previous !== undefined ? [`--dependency=afterok:${previous}`] : []),
-      '--job-name',
-      `rfsq-${step.id}`,
-      '--output',
-      logPath,
-      ...(options.sbatchArgs ?? []),
-      script,
-    ];
-    const result = await run(sbatch, args, options.env);
-    const jobId = result.exitCode === 0 ? parseJobId(result.stdout) : undefined;
-    if (jobId === undefined) {
-      const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').pop() ?? '';
-      throw new RfsqError(
-        `sbatch failed for step ${step.id} (exit ${result.exitCode})${detail ? `: ${detail}` : ''}`,
-        {
-          hint: submitted.length
-            ? `jobs already submitted: ${submitted.map((job) => job.jobId).join(', ')} (cancel with scancel)`
-            : undefined,
-        },
-      );
+    const afterJob = submitted.at(-1)?.jobId ?? options.afterJob;
+    try {
+      submitted.push(await submitJob(step, { ...options, afterJob }));
+    } catch (error) {
+      if (submitted.length > 0)
+        await cancelJobs(
+          submitted.map((job) => job.jobId),
+          options,
+        );
+      throw error;
     }
-    submitted.push({ stepId: step.id, jobId, script, logPath });
-    previous = jobId;
   }
   return submitted;
 }
 
-/** Maps a final sacct state and exit code (`code:signal`) to an outcome with a clear reason. */
+/** Maps a final Slurm state and exit code (`code:signal`) to an outcome with a clear reason. */
 export function interpretJobState(jobId: string, rawState: string, rawExit: string): JobResult {
   const state = rawState.trim().split(/\s+/)[0] ?? 'UNKNOWN';
   const [codeText, signalText] = rawExit.trim().split(':');
@@ -190,7 +259,12 @@ export function interpretJobState(jobId: string, rawState: string, rawExit: stri
         `job ${jobId} was CANCELLED${rawState.includes(' by ') ? ` (${rawState.trim()})` : ''}`,
       );
     case 'FAILED':
-      return make('failed', `job ${jobId} FAILED with ${exitDetail}`);
+      return sig === 9
+        ? make(
+            'failed',
+            `job ${jobId} FAILED, killed by signal 9: often a memory overrun, which Slurm reports as OUT_OF_MEMORY only on clusters with cgroups (FAILED 0:9 without them); request more with --mem`,
+          )
+        : make('failed', `job ${jobId} FAILED with ${exitDetail}`);
     case 'NODE_FAIL':
     case 'BOOT_FAIL':
       return make('failed', `job ${jobId} lost its node (${state}); resubmit`);
@@ -203,13 +277,53 @@ export function interpretJobState(jobId: string, rawState: string, rawExit: stri
   }
 }
 
-/** Polls squeue until the job leaves the queue, then asks sacct for its final state. */
+/** Clusters (by SLURM_CONF) whose sacct said accounting is disabled: not asked again. */
+const withoutAccounting = new Set<string>();
+
+const SACCT_FIELDS = ['-o', 'State,ExitCode,JobName'];
+
+/** `State|ExitCode|JobName` lines of sacct; the first is the job allocation, later ones its steps. */
+function sacctLine(jobId: string, stdout: string, source: JobInfo['source']): JobInfo | undefined {
+  const line = stdout.split('\n').find((entry) => entry.trim().length > 0);
+  if (line === undefined) return undefined;
+  const [rawState = '', exit = '', ...name] = line.split('|');
+  const state = rawState.trim().split(/\s+/)[0] ?? '';
+  if (!state) return undefined;
+  return { jobId, state, rawState: rawState.trim(), exit: exit.trim(), name: name.join('|').trim(), source };
+}
+
+/** What Slurm says about a job, from the first record that knows it; undefined when none does. */
+export async function queryJob(jobId: string, options: SlurmCommands = {}): Promise<JobInfo | undefined> {
+  const env = options.env ?? process.env;
+  const cluster = env['SLURM_CONF'] ?? '';
+  if (!withoutAccounting.has(cluster)) {
+    const result = await run('sacct', ['-n', '-P', '-X', '-j', jobId, ...SACCT_FIELDS], env);
+    if (result.exitCode === 0) {
+      const info = sacctLine(jobId, result.stdout, 'sacct');
+      if (info) return info;
+    } else if (/accounting storage is disabled/i.test(result.stderr)) {
+      withoutAccounting.add(cluster);
+    }
+  }
+  const shown = await run('scontrol', ['show', 'job', '-o', jobId], env);
+  if (shown.exitCode === 0) {
+    const field = (name: string) => new RegExp(`(?:^| )${name}=(\\S*)`).exec(shown.stdout)?.[1];
+    const state = field('JobState');
+    if (state) {
+      const exit = field('ExitCode') ?? '';
+      return { jobId, state, rawState: state, exit, name: field('JobName') ?? '', source: 'scontrol' };
+    }
+  }
+  const completed = await run('sacct', ['-c', '-n', '-P', '-j', jobId, ...SACCT_FIELDS], env);
+  return completed.exitCode === 0 ? sacctLine(jobId, completed.stdout, 'sacct -c') : undefined;
+}
+
+/** Polls Slurm until the job reaches a final state; non-final answers (a lagging sacct) are asked again. */
 export async function followJob(jobId: string, options: FollowOptions = {}): Promise<JobResult> {
-  const squeue = options.squeue ?? 'squeue';
-  const sacct = options.sacct ?? 'sacct';
   const pollMs = options.pollMs ?? 30_000;
+  const retries = options.unknownRetries ?? 10;
   let lastState = '';
-  for (;;) {
+  for (let unknown = 0; ;) {
     if (options.signal?.aborted) {
       return {
         jobId,
@@ -219,58 +333,83 @@ export async function followJob(jobId: string, options: FollowOptions = {}): Pro
         reason: 'stopped following',
       };
     }
-    const result = await run(squeue, ['-h', '-j', jobId, '-o', '%T'], options.env);
-    const state = result.stdout.trim().split('\n')[0]?.trim() ?? '';
-    // squeue says "Invalid job id" (nonzero exit) once a job has left the queue.
-    const gone = state === '' || (result.exitCode !== 0 && /invalid job id/i.test(result.stderr));
-    if (result.exitCode !== 0 && !gone) {
-      throw new RfsqError(`squeue failed for job ${jobId}: ${result.stderr.trim()}`);
+    const info = await queryJob(jobId, options);
+    if (info === undefined) {
+      if (++unknown > retries) {
+        throw new RfsqError(`Slurm has no record of job ${jobId}`, {
+          hint: 'sacct, scontrol show job and sacct -c all know nothing of it: was it purged (MinJobAge)?',
+        });
+      }
+    } else {
+      if (isFinalState(info.state)) return interpretJobState(jobId, info.rawState, info.exit);
+      if (info.state !== lastState) options.onState?.(info.state);
+      lastState = info.state;
     }
-    if (gone) break;
-    if (state !== lastState) options.onState?.(state);
-    lastState = state;
     await pause(pollMs, options.signal);
   }
-  const retries = options.sacctRetries ?? 10;
-  for (let attempt = 0; ; attempt++) {
-    const result = await run(sacct, ['-n', '-P', '-j', jobId, '-o', 'State,ExitCode'], options.env);
-    // The first line is the job allocation; later lines are its steps (batch, extern).
-    const line = result.stdout.split('\n').find((entry) => entry.trim().length > 0);
-    if (result.exitCode === 0 && line !== undefined) {
-      const [rawState = '', rawExit = ''] = line.split('|');
-      return interpretJobState(jobId, rawState, rawExit);
-    }
-    if (attempt >= retries) {
-      throw new RfsqError(
-        `sacct has no record of job ${jobId}${result.stderr ? `: ${result.stderr.trim()}` : ''}`,
-        {
-          hint: 'is job accounting enabled on this cluster?',
-        },
-      );
-    }
-    await sleep(Math.min(pollMs, 5000));
-  }
 }
 
-/** Follows a submitted chain in order; on the first job that does not succeed, cancels the rest. */
-export async function followChain(jobs: SubmittedJob[], options: FollowOptions = {}): Promise<JobResult[]> {
-  const results: JobResult[] = [];
-  for (const [index, job] of jobs.entries()) {
-    const result = await followJob(job.jobId, options);
-    results.push(result);
-    if (result.status !== 'succeeded') {
-      const rest = jobs.slice(index + 1).map((later) => later.jobId);
-      if (rest.length > 0) await cancelJobs(rest, options);
-      break;
-    }
-  }
-  return results;
+export interface CancelReport {
+  /** Jobs Slurm now reports CANCELLED. */
+  cancelled: string[];
+  /** Jobs that had already ended otherwise, with their state (scancel exits 0 for them too). */
+  ended: Array<{ jobId: string; state: string }>;
+  /** Jobs Slurm still reports queued or running (or does not know) after the checks. */
+  unconfirmed: Array<{ jobId: string; state: string }>;
 }
 
-export async function cancelJobs(ids: string[], options: SlurmCommands = {}): Promise<void> {
-  if (ids.length === 0) return;
-  const result = await run(options.scancel ?? 'scancel', ids, options.env);
+/** scancel, then asks Slurm until every job is in a final state: a cancellation is checked, not assumed. */
+export async function cancelJobs(
+  ids: string[],
+  options: SlurmCommands & { checks?: number; checkMs?: number } = {},
+): Promise<CancelReport> {
+  const report: CancelReport = { cancelled: [], ended: [], unconfirmed: [] };
+  if (ids.length === 0) return report;
+  const result = await run('scancel', ids, options.env);
   if (result.exitCode !== 0) {
     throw new RfsqError(`scancel failed for ${ids.join(', ')}: ${result.stderr.trim()}`);
   }
+  let open = ids;
+  for (let check = 0; open.length > 0; check++) {
+    const infos = await Promise.all(open.map((id) => queryJob(id, options)));
+    const still: string[] = [];
+    for (const [index, id] of open.entries()) {
+      const info = infos[index];
+      if (info && info.state === 'CANCELLED') report.cancelled.push(id);
+      else if (info && isFinalState(info.state)) report.ended.push({ jobId: id, state: info.state });
+      else if (check >= (options.checks ?? 40)) {
+        report.unconfirmed.push({ jobId: id, state: info?.state ?? 'UNKNOWN' });
+      } else still.push(id);
+    }
+    open = still;
+    if (open.length > 0) await sleep(options.checkMs ?? 250);
+  }
+  // In the order asked, whichever ended first.
+  const order = (id: string) => ids.indexOf(id);
+  report.cancelled.sort((a, b) => order(a) - order(b));
+  report.ended.sort((a, b) => order(a.jobId) - order(b.jobId));
+  report.unconfirmed.sort((a, b) => order(a.jobId) - order(b.jobId));
+  return report;
+}
+
+export interface LiveJob {
+  step: string;
+  jobId: string;
+  state: string;
+}
+
+/** The latest recorded job of each step that Slurm still reports queued or running. */
+export async function liveJobs(
+  jobs: ReadonlyArray<{ step: string; jobId: string }>,
+  options: SlurmCommands = {},
+): Promise<LiveJob[]> {
+  const latest = new Map(jobs.map((job) => [job.step, job.jobId]));
+  const live: LiveJob[] = [];
+  for (const [step, jobId] of latest) {
+    const info = await queryJob(jobId, options);
+    if (info && !isFinalState(info.state) && info.name === `rfsq-${step}`) {
+      live.push({ step, jobId, state: info.state });
+    }
+  }
+  return live;
 }

@@ -63,6 +63,15 @@ const gateRecordSchema = z.object({
   at: isoDate,
 });
 
+/** A batch job submitted for a step (Slurm), recorded as soon as the scheduler returned its id. */
+const jobRecordSchema = z.object({
+  step: z.string(),
+  jobId: z.string().min(1),
+  /** The job's own output file (one per attempt). */
+  output: z.string(),
+  submittedAt: isoDate,
+});
+
 export const runStateSchema = z.object({
   version: z.literal(STATE_VERSION),
   runId: z.string().min(1),
@@ -75,10 +84,13 @@ export const runStateSchema = z.object({
   status: z.enum(RUN_STATUSES),
   steps: z.record(z.string(), stepRecordSchema),
   gates: z.array(gateRecordSchema),
+  /** Scheduler jobs of this run, oldest first (absent in runs that never used one). */
+  jobs: z.array(jobRecordSchema).optional(),
 });
 
 export type StepRecord = z.infer<typeof stepRecordSchema>;
 export type GateRecord = z.infer<typeof gateRecordSchema>;
+export type JobRecord = z.infer<typeof jobRecordSchema>;
 export type RunState = z.infer<typeof runStateSchema>;
 
 export function stateDir(projectDir: string): string {

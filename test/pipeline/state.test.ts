@@ -21,6 +21,17 @@ describe('run state', () => {
     expect(readdirSync(path.join(dir, '.rfsq'))).toEqual(['state.json']);
   });
 
+  it('keeps the Slurm jobs of a run, and still reads a state written before they were recorded', () => {
+    const dir = tempDir();
+    const state = createRunState('A', ['a'], () => '/logs/a.log');
+    const older = structuredClone(state);
+    state.jobs = [{ step: 'a', jobId: '41', output: '/logs/a.41.out', submittedAt: state.startedAt }];
+    saveState(dir, state);
+    expect(loadState(dir)?.jobs).toEqual(state.jobs);
+    writeFileSync(statePath(dir), JSON.stringify(older));
+    expect(loadState(dir)?.jobs).toBeUndefined();
+  });
+
   it('returns undefined when there is no state', () => {
     expect(loadState(tempDir())).toBeUndefined();
   });
