@@ -5,6 +5,7 @@ import { registerCompare } from '../commands/compare.js';
 import { registerConfig } from '../commands/config.js';
 import { registerDecode } from '../commands/decode.js';
 import { registerEncode } from '../commands/encode.js';
+import { registerExport } from '../commands/export.js';
 import { registerHome } from '../commands/home.js';
 import { registerInit } from '../commands/init.js';
 import { registerPhase2 } from '../commands/phase2.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerPhase3(program);
   registerSim(program);
   registerDecode(program);
+  registerExport(program);
   registerConfig(program);
   return program;
 }

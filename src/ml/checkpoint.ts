@@ -77,7 +77,8 @@ const configSchema = z.object({
 
 export type CheckpointConfig = z.infer<typeof configSchema>;
 
-function pytorchTensors(model: RfsqModel): Record<string, NamedTensor> {
+/** The model's tensors by PyTorch name (see the layout above). */
+export function pytorchTensors(model: RfsqModel): Record<string, NamedTensor> {
   const tensors: Record<string, NamedTensor> = {};
   for (const s of model.specs) {
     const weight = new Float32Array(s.inDim * s.outDim);

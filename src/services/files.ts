@@ -2,16 +2,16 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * Writes JSON through a temporary file in the same folder, fsynced, then renamed over the target, so
+ * Writes a file through a temporary file in the same folder, fsynced, then renamed over the target, so
  * a reader (or a crash) never sees half a file.
  */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const target = path.resolve(file);
   await mkdir(path.dirname(target), { recursive: true });
   const temporary = `${target}.tmp-${process.pid}-${Date.now()}`;
   const handle = await open(temporary, 'w');
   try {
-    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+    await handle.writeFile(data);
     await handle.sync();
   } finally {
     await handle.close();
@@ -22,4 +22,9 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
     await rm(temporary, { force: true });
     throw error;
   }
+}
+
+/** writeFileAtomic of pretty-printed JSON. */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }

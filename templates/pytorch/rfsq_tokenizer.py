@@ -9,8 +9,9 @@ Works with torch >= 1.13 and numpy; no safetensors package needed (the format is
     x_hat = tok.decode_from_indices(codes)              # [N, chunk, action_dim], normalized
     actions = tok.denormalize(x_hat)
 
-The quantizer computes in float64 from a float32 latent, exactly like the TypeScript implementation, so
-both produce identical codes for the same checkpoint and inputs.
+The model is rfsq_robust.ActionRFSQAE (the drop-in module next to this file), which computes in float64
+from a float32 latent exactly like the TypeScript implementation, so both produce identical codes for the
+same checkpoint and inputs.
 
 Command line: python rfsq_tokenizer.py CHECKPOINT_DIR INPUT.npy OUTPUT_PREFIX
 reads normalized actions [N, chunk, action_dim] and writes OUTPUT_PREFIX.codes.npy and
@@ -26,9 +27,29 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rfsq_robust import ActionRFSQAE  # noqa: E402  (the drop-in module next to this file)
+
 FORMAT = "rfsq-tokenizer"
 FORMAT_VERSION = 1
 _DTYPES = {"F32": "<f4", "I32": "<i4", "F64": "<f8", "I64": "<i8"}
+
+
+def _state_dict(model, tensors):
+    """The folder's tensors (rfsq.layer_mean/scale [layers, latent]) in ActionRFSQAE's per-layer keys."""
+    state = {k: torch.from_numpy(v) for k, v in tensors.items() if not k.startswith("rfsq.")}
+    mean, scale = tensors["rfsq.layer_mean"], tensors["rfsq.layer_scale"]
+    shape = (model.num_layers, model.hidden_dim)
+    if tuple(mean.shape) != shape or tuple(scale.shape) != shape:
+        raise ValueError(f"rfsq.layer_mean/scale have shapes {mean.shape}/{scale.shape}, expected {shape}")
+    if not model.use_layernorm and (mean.any() or (scale != 1).any()):
+        raise ValueError("a naive checkpoint must have rfsq.layer_mean = 0 and rfsq.layer_scale = 1")
+    for l, layer in enumerate(model.rfsq.layers):
+        state[f"rfsq.layers.{l}.boundaries"] = layer.boundaries.clone()
+        if model.use_layernorm:
+            state[f"rfsq.layers.{l}.mean"] = torch.from_numpy(mean[l].copy())
+            state[f"rfsq.layers.{l}.scale"] = torch.from_numpy(scale[l].copy())
+    return state
 
 
 def load_safetensors(path):
@@ -53,7 +74,7 @@ def load_safetensors(path):
 
 
 class RfsqTokenizer(nn.Module):
-    """Encoder -> residual FSQ -> decoder, loaded from an rfsq checkpoint directory."""
+    """An rfsq checkpoint directory as rfsq_robust.ActionRFSQAE, plus its action normalization."""
 
     def __init__(self, checkpoint_dir, device="cpu"):
         super().__init__()
@@ -67,91 +88,42 @@ class RfsqTokenizer(nn.Module):
             )
         self.config = config
         arch = config["architecture"]
-        self.action_dim = arch["actionDim"]
-        self.latent_dim = arch["latentDim"]
-        self.num_layers = arch["numLayers"]
-        self.num_levels = arch["numLevels"]
         self.variant = config["variant"]
-        self.encoder = nn.Sequential(
-            nn.Linear(arch["actionDim"], arch["encoderWidth"]),
-            nn.Mish(),
-            nn.Linear(arch["encoderWidth"], arch["latentDim"]),
-            nn.Tanh(),
-        )
-        self.decoder = nn.Sequential(
-            nn.Linear(arch["latentDim"], arch["decoderWidth"]),
-            nn.Mish(),
-            nn.Linear(arch["decoderWidth"], arch["actionDim"]),
+        self.model = ActionRFSQAE(
+            action_dim=arch["actionDim"],
+            hidden_dim=arch["latentDim"],
+            num_layers=arch["numLayers"],
+            num_levels=arch["numLevels"],
+            use_layernorm=self.variant == "robust",
+            encoder_width=arch["encoderWidth"],
+            decoder_width=arch["decoderWidth"],
         )
         tensors = load_safetensors(os.path.join(checkpoint_dir, "model.safetensors"))
-        state = {k: torch.from_numpy(v) for k, v in tensors.items() if not k.startswith("rfsq.")}
-        self.load_state_dict(state, strict=False)
-        missing = [k for k in self.state_dict() if k not in state and not k.startswith("rfsq_")]
-        if missing:
-            raise ValueError(f"checkpoint is missing tensors: {missing}")
-        shape = (self.num_layers, self.latent_dim)
-        for name in ("rfsq.layer_mean", "rfsq.layer_scale"):
-            if tuple(tensors[name].shape) != shape:
-                raise ValueError(f"{name} has shape {tensors[name].shape}, expected {shape}")
-        # float32 constants, used in float64 arithmetic (exact conversion).
-        self.register_buffer("rfsq_layer_mean", torch.from_numpy(tensors["rfsq.layer_mean"]).double())
-        self.register_buffer("rfsq_layer_scale", torch.from_numpy(tensors["rfsq.layer_scale"]).double())
+        self.model.load_state_dict(_state_dict(self.model, tensors), strict=True)
         norm = config.get("normalization")
         self.norm_low = None if norm is None else torch.tensor(norm["low"], dtype=torch.float64)
         self.norm_high = None if norm is None else torch.tensor(norm["high"], dtype=torch.float64)
-        # The whole network runs in float64; the latent is rounded to float32 before quantizing.
-        self.double()
         self.to(device)
         self.eval()
 
     def _as_tensor(self, x, dtype=torch.float64):
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x)
-        return x.to(device=self.rfsq_layer_mean.device, dtype=dtype)
-
-    def _level(self, idx):
-        return -1.0 + (2.0 * idx) / (self.num_levels - 1)
-
-    @torch.no_grad()
-    def latent(self, actions_normalized):
-        x = self._as_tensor(actions_normalized)
-        return self.encoder(x).float().double()
+        return x.to(device=self.model.rfsq.layers[0].boundaries.device, dtype=dtype)
 
     @torch.no_grad()
     def encode(self, actions_normalized):
         """Normalized actions [..., action_dim] -> codes [..., latent_dim, num_layers] (int64 level indices)."""
-        r = self.latent(actions_normalized)
-        half = (self.num_levels - 1) / 2
-        codes = []
-        for l in range(self.num_layers):
-            mean = self.rfsq_layer_mean[l]
-            scale = self.rfsq_layer_scale[l]
-            u = ((r - mean) / scale).clamp(-1.0, 1.0)
-            idx = torch.floor((u + 1.0) * half + 0.5)
-            q = self._level(idx) * scale + mean
-            r = r - q
-            codes.append(idx.long())
-        return torch.stack(codes, dim=-1)
-
-    @torch.no_grad()
-    def quantized_latent_from_indices(self, codes):
-        codes = self._as_tensor(codes, torch.float64)
-        if codes.shape[-2:] != (self.latent_dim, self.num_layers):
-            raise ValueError(f"codes must end with [{self.latent_dim}, {self.num_layers}], got {tuple(codes.shape)}")
-        out = torch.zeros(codes.shape[:-1], dtype=torch.float64, device=codes.device)
-        for l in range(self.num_layers):
-            q = self._level(codes[..., l]) * self.rfsq_layer_scale[l] + self.rfsq_layer_mean[l]
-            out = out + q
-        return out
+        return self.model.encode(self._as_tensor(actions_normalized, torch.float32))
 
     @torch.no_grad()
     def decode_from_indices(self, codes):
         """Codes [..., latent_dim, num_layers] -> normalized actions [..., action_dim] (float32)."""
-        return self.decoder(self.quantized_latent_from_indices(codes)).float()
+        return self.model.decode_from_indices(self._as_tensor(codes, torch.int64))
 
     @torch.no_grad()
     def forward(self, actions_normalized):
-        return self.decode_from_indices(self.encode(actions_normalized))
+        return self.model(self._as_tensor(actions_normalized, torch.float32))[0]
 
     def normalize(self, actions):
         if self.norm_low is None:
