@@ -312,11 +312,7 @@ export function evaluateChecklist(rawMetrics: Metrics, options: EvaluateOptions)
 }
 
 /** The measured metrics an item's value rests on: the derived improvement rests on the two MSEs. */
-function valueInputs(
-  value: ItemValue,
-  measured: Metrics,
-  sources: EvaluateOptions['sources'],
-): MetricName[] {
+function valueInputs(value: ItemValue, measured: Metrics, sources: EvaluateOptions['sources']): MetricName[] {
   if ('difference' in value) return [...value.difference];
   const derived =
     value.metric === 'phase1.improvement_pct' &&

@@ -53,7 +53,9 @@ export interface MetricSource extends Provenance {
 /** A figure's provenance in one line: what it is, then where it came from. */
 export function describeSource(source: MetricSource): string {
   const what = [
-    source.data === undefined ? undefined : `${source.data === 'trials' ? 'closed-loop trials' : `${source.data} data`}`,
+    source.data === undefined
+      ? undefined
+      : `${source.data === 'trials' ? 'closed-loop trials' : `${source.data} data`}`,
     source.epoch === undefined ? undefined : `${source.epoch} epoch`,
     source.detail,
   ].filter((part): part is string => part !== undefined);

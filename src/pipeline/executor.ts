@@ -132,7 +132,9 @@ export function readMetricsFile(
     return { metrics: [], note: `metrics file ${file} is not valid JSON: ${(error as Error).message}` };
   }
   if (isResultsFile(document)) {
-    return { metrics: mapRawMetrics(resultsFileMetrics(document, step.fineGrainedTasks), step.metricMap ?? {}) };
+    return {
+      metrics: mapRawMetrics(resultsFileMetrics(document, step.fineGrainedTasks), step.metricMap ?? {}),
+    };
   }
   try {
     const parsed = parseMetricsDocument(document, file);
@@ -214,13 +216,14 @@ export function startAttempt(
   writeLog(`--- rfsq: step ${step.id} started ${startedAt}: ${detail} ---`);
 
   // A step records only what it declares, so no line of another model or phase lands on its metrics.
-  const record = (metric: MappedMetric, source: string) => {
+  const record = (metric: MappedMetric, source: string, fromFile = false) => {
     const { name, value } = metric;
     if (!declared.has(name)) {
       undeclared.add(name);
       return;
     }
-    if (!replaces(kept[name], metric)) return;
+    // The metrics file is the step's own record of its result: it wins over what the log said.
+    if (!fromFile && !replaces(kept[name], metric)) return;
     kept[name] = metric;
     metrics[name] = value;
     metricSources[name] = source;
@@ -256,7 +259,7 @@ export function startAttempt(
       const file = path.resolve(step.cwd, step.metricsFile);
       const fromFile = readMetricsFile(file, sinceMs, step);
       if (fromFile.note) notes.push(fromFile.note);
-      for (const metric of fromFile.metrics) record(metric, `file:${file}`);
+      for (const metric of fromFile.metrics) record(metric, `file:${file}`, true);
     },
     cleanExit() {
       const found = step.expectedMetrics.filter((name) => metrics[name] !== undefined);
@@ -401,7 +404,12 @@ export async function runStep(step: ResolvedStep, options: RunStepOptions): Prom
     return earlyOutcome('interrupted', 'interrupted before start', new Date(startedMs).toISOString());
   }
 
-  const attempt = startAttempt(step, options, commands.map((argv) => JSON.stringify(argv)).join(' then '), startedMs);
+  const attempt = startAttempt(
+    step,
+    options,
+    commands.map((argv) => JSON.stringify(argv)).join(' then '),
+    startedMs,
+  );
   let pid: number | undefined;
   for (const [index, argv] of commands.entries()) {
     if (index > 0) attempt.info(`--- rfsq: then ${JSON.stringify(argv)} ---`);

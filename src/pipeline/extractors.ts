@@ -89,7 +89,10 @@ export const EXTRACTORS: readonly ExtractorDefinition[] = [
     name: 'epoch-mse',
     regex: /^\s*Epoch (\d+)\/(\d+) \| MSE: (\S+) \|/,
     example: 'Epoch 87/100 | MSE: 0.009812 | Entropy: -1.9459 | LR: 0.000012 | Time: 3.1s',
-    printedBy: ['phase2_conditional/modal_train_rfsq_robust.py:395', 'slurm/scripts/train_phase1_rfsq.py:260'],
+    printedBy: [
+      'phase2_conditional/modal_train_rfsq_robust.py:395',
+      'slurm/scripts/train_phase1_rfsq.py:260',
+    ],
     keys: ['train_epoch_mse'],
     extract: (match) =>
       one(
@@ -267,7 +270,10 @@ export interface MappedMetric {
  * Maps raw keys to metric names through the step's own map: a generic key the map does not name
  * is dropped, and a full metric name (RFSQ_METRIC) passes as is. Implausible values are dropped.
  */
-export function mapRawMetrics(raw: RawMetric[], metricMap: Readonly<Record<string, MetricName>>): MappedMetric[] {
+export function mapRawMetrics(
+  raw: RawMetric[],
+  metricMap: Readonly<Record<string, MetricName>>,
+): MappedMetric[] {
   const out: MappedMetric[] = [];
   for (const { key, value, aggregate, provenance } of raw) {
     const name = isMetricName(key) ? key : metricMap[key];
@@ -278,18 +284,25 @@ export function mapRawMetrics(raw: RawMetric[], metricMap: Readonly<Record<strin
 }
 
 /** Metrics found on one line, mapped through `metricMap` (the last value of a name on the line wins). */
-export function extractLineMetrics(line: string, metricMap: Readonly<Record<string, MetricName>> = {}): Metrics {
+export function extractLineMetrics(
+  line: string,
+  metricMap: Readonly<Record<string, MetricName>> = {},
+): Metrics {
   const out: Metrics = {};
   for (const metric of mapRawMetrics(extractRaw(line), metricMap)) out[metric.name] = metric.value;
   return out;
 }
 
 /**
- * Whether `next` replaces `current` for the same metric: a summary line (no aggregate) always does,
- * a per-epoch value only replaces another per-epoch value it beats, never a summary.
+ * Whether `next` replaces `current` for the same metric: a summary line (no aggregate) does unless
+ * it repeats the same value, a per-epoch value only replaces another per-epoch value it beats, never
+ * a summary.
  */
 export function replaces(current: MappedMetric | undefined, next: MappedMetric): boolean {
-  if (current === undefined || next.aggregate === undefined) return true;
+  if (current === undefined) return true;
+  // The same figure printed twice (a remote summary, then the local one): keep the fuller first line.
+  if (current.aggregate === undefined && next.aggregate === undefined && current.value === next.value) return false;
+  if (next.aggregate === undefined) return true;
   if (current.aggregate === undefined) return false;
   if (typeof current.value !== 'number' || typeof next.value !== 'number') return true;
   return next.aggregate === 'max' ? next.value > current.value : next.value < current.value;
@@ -378,7 +391,9 @@ export function resultsFileMetrics(document: unknown, fineGrainedTasks: readonly
   }
   const rsd = record(fields['rsd_stats']);
   if (rsd) {
-    const parts = ['avg_draft_time_ms', 'avg_main_time_ms', 'avg_decode_time_ms'].map((key) => finite(rsd[key]));
+    const parts = ['avg_draft_time_ms', 'avg_main_time_ms', 'avg_decode_time_ms'].map((key) =>
+      finite(rsd[key]),
+    );
     if (parts.every((part) => part !== undefined && part >= 0)) {
       out.push({
         key: 'rsd_inference_ms',

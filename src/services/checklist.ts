@@ -4,7 +4,12 @@ import { inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { StrategyId } from '../core/plan-facts.js';
 import { readMetricsFiles } from './metrics-files.js';
-import { runMetrics, templateFineGrainedTasks, templateNotMeasured, templateThresholds } from './run-state.js';
+import {
+  runMetrics,
+  templateFineGrainedTasks,
+  templateNotMeasured,
+  templateThresholds,
+} from './run-state.js';
 import { Settings } from './settings.js';
 
 export interface ChecklistRequest {

@@ -43,7 +43,10 @@ export function readMetricsFile(file: string, fineGrainedTasks: readonly string[
   }
   if (isResultsFile(document)) {
     const loaded: LoadedMetrics = { metrics: {}, sources: {}, warnings: [] };
-    for (const metric of mapRawMetrics(resultsFileMetrics(document, fineGrainedTasks), resultsFileMap(document))) {
+    for (const metric of mapRawMetrics(
+      resultsFileMetrics(document, fineGrainedTasks),
+      resultsFileMap(document),
+    )) {
       loaded.metrics[metric.name] = metric.value;
       loaded.sources[metric.name] = { file, ...metric.provenance };
     }
@@ -65,7 +68,10 @@ export function readMetricsFile(file: string, fineGrainedTasks: readonly string[
 }
 
 /** Reads several metrics files; later files win. */
-export function readMetricsFiles(files: readonly string[], fineGrainedTasks: readonly string[] = []): LoadedMetrics {
+export function readMetricsFiles(
+  files: readonly string[],
+  fineGrainedTasks: readonly string[] = [],
+): LoadedMetrics {
   const merged: LoadedMetrics = { metrics: {}, sources: {}, warnings: [] };
   for (const file of files) {
     const loaded = readMetricsFile(file, fineGrainedTasks);

@@ -36,7 +36,8 @@ function resolveArgv(command: string[]): string[] {
 /** Every variant name the config's steps offer, sorted. */
 export function variantNames(config: PipelineConfig): string[] {
   const names = new Set<string>();
-  for (const step of Object.values(config.steps)) for (const name of Object.keys(step?.variants ?? {})) names.add(name);
+  for (const step of Object.values(config.steps))
+    for (const name of Object.keys(step?.variants ?? {})) names.add(name);
   return [...names].sort();
 }
 

@@ -25,6 +25,7 @@ writeFileSync('metrics.json', JSON.stringify({ phase1: { naive_mse: 0.018 } }));
     const outcome = await runStep(
       nodeStep(dir, 'train', file, {
         metricsFile: 'metrics.json',
+        metricMap: { train_best_mse: 'phase1.robust_mse' },
         expectedMetrics: ['phase1.robust_mse', 'phase1.naive_mse'],
       }),
       {
@@ -55,12 +56,13 @@ writeFileSync('metrics.json', JSON.stringify({ phase1: { naive_mse: 0.018 } }));
       dir,
       'eval.mjs',
       `import { writeFileSync } from 'node:fs';
-writeFileSync('libero_spatial_rsd_results.json', JSON.stringify({ final_success_rate: 92, rsd_stats: { avg_total_time_ms: 48 } }));
+writeFileSync('libero_spatial_rsd_results.json', JSON.stringify({ final_success_rate: 0.92, rsd_stats: { avg_draft_time_ms: 10, avg_main_time_ms: 36, avg_decode_time_ms: 2 } }));
 `,
     );
     const outcome = await runStep(
       nodeStep(dir, 'eval', file, {
         metricsFile: 'libero_spatial_rsd_results.json',
+        metricMap: { final_success_rate: 'phase3.success_rate', rsd_inference_ms: 'phase3.inference_ms' },
         expectedMetrics: ['phase3.success_rate'],
       }),
       { logPath: path.join(dir, 'eval.log') },
@@ -207,11 +209,14 @@ describe('runStep log', () => {
       `console.log('noise');\nconsole.log('Val Acc: L0=0.9 L1=0.8 L2=0.7 | Avg=0.8');\n`,
     );
     const logPath = path.join(dir, 'acc.log');
-    const step = nodeStep(dir, 'acc', file, { expectedMetrics: ['phase2.main_token_acc'] });
+    const step = nodeStep(dir, 'acc', file, {
+      metricMap: { draft_epoch_val_acc: 'phase2.draft_coarse_acc' },
+      expectedMetrics: ['phase2.draft_coarse_acc'],
+    });
     const first = await runStep(step, { logPath });
     const second = await runStep(step, { logPath });
-    expect(first.metricSources['phase2.main_token_acc']).toBe(`log:${logPath}:3`);
-    expect(second.metricSources['phase2.main_token_acc']).toBe(`log:${logPath}:6`);
+    expect(first.metricSources['phase2.draft_coarse_acc']).toBe(`log:${logPath}:3`);
+    expect(second.metricSources['phase2.draft_coarse_acc']).toBe(`log:${logPath}:6`);
     const lines = readFileSync(logPath, 'utf8').split('\n');
     expect(lines[5]).toBe('Val Acc: L0=0.9 L1=0.8 L2=0.7 | Avg=0.8');
     expect(lines.filter((line) => line.startsWith('--- rfsq: step acc'))).toHaveLength(2);
