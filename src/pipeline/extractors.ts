@@ -301,7 +301,8 @@ export function extractLineMetrics(
 export function replaces(current: MappedMetric | undefined, next: MappedMetric): boolean {
   if (current === undefined) return true;
   // The same figure printed twice (a remote summary, then the local one): keep the fuller first line.
-  if (current.aggregate === undefined && next.aggregate === undefined && current.value === next.value) return false;
+  if (current.aggregate === undefined && next.aggregate === undefined && current.value === next.value)
+    return false;
   if (next.aggregate === undefined) return true;
   if (current.aggregate === undefined) return false;
   if (typeof current.value !== 'number' || typeof next.value !== 'number') return true;

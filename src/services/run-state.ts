@@ -39,11 +39,19 @@ function projectConfig(projectDir: string): PipelineConfig | undefined {
 
 /** Why the template's scripts cannot supply some metrics (each step's `notMeasured`, default variants). */
 export function templateNotMeasured(projectDir: string): Partial<Record<MetricName, string>> {
-  const out: Partial<Record<MetricName, string>> = {};
+  const steps = new Map<MetricName, Map<string, string[]>>();
   for (const [id, step] of Object.entries(projectConfig(projectDir)?.steps ?? {})) {
     for (const [name, reason] of Object.entries(step?.notMeasured ?? {})) {
-      out[name as MetricName] ??= `not measured by ${id}: ${reason}`;
+      const byReason = steps.get(name as MetricName) ?? new Map<string, string[]>();
+      byReason.set(reason, [...(byReason.get(reason) ?? []), id]);
+      steps.set(name as MetricName, byReason);
     }
+  }
+  const out: Partial<Record<MetricName, string>> = {};
+  for (const [name, byReason] of steps) {
+    out[name] = [...byReason]
+      .map(([reason, ids]) => `not measured by ${ids.join(', ')}: ${reason}`)
+      .join('; ');
   }
   return out;
 }

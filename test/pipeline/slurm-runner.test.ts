@@ -60,7 +60,10 @@ function project(options: { gateAfterTok?: boolean; failing?: string } = {}) {
   for (const name of ['tok', 'main', 'eval']) writeFileSync(path.join(dir, `${name}.txt`), `${name}\n`);
   const extra: Record<string, Partial<PlannedStep>> = {
     tok: { metricMap: { train_best_mse: 'phase1.robust_mse' }, expectedMetrics: ['phase1.robust_mse'] },
-    main: { metricMap: { main_epoch_val_acc: 'phase2.main_token_acc' }, expectedMetrics: ['phase2.main_token_acc'] },
+    main: {
+      metricMap: { main_epoch_val_acc: 'phase2.main_token_acc' },
+      expectedMetrics: ['phase2.main_token_acc'],
+    },
     eval: {
       metricsFile: 'results/libero_spatial_rsd_results.json',
       metricMap: { final_success_rate: 'phase3.success_rate', rsd_inference_ms: 'phase3.inference_ms' },
