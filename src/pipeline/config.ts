@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { inputError } from '../core/errors.js';
 import { METRICS, type MetricName } from '../core/metrics.js';
 import { STEP_IDS, type StepId } from '../core/pipeline-plan.js';
+import { EXTRACTOR_KEYS } from './extractors.js';
 
 export const CONFIG_FILE = 'rfsq.config.json';
 export const CONFIG_VERSION = 1;
@@ -29,7 +30,19 @@ const stepFields = {
   /** A JSON file the step writes, relative to cwd: a metrics document or a LIBERO results file. */
   metricsFile: z.string().optional(),
   /** Maps extractor keys (train_best_mse, main_best_acc, …) to metric names; no default. */
-  metricMap: z.record(z.string(), metricName).optional(),
+  metricMap: z
+    .record(z.string(), metricName)
+    .superRefine((map, context) => {
+      for (const key of Object.keys(map)) {
+        if (EXTRACTOR_KEYS.includes(key)) continue;
+        context.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `not an extractor key (known: ${EXTRACTOR_KEYS.join(', ')})`,
+        });
+      }
+    })
+    .optional(),
   expectedMetrics: z.array(metricName).default([]),
   /** Metrics this step's script cannot supply, with the reason the checklist shows. */
   notMeasured: z.partialRecord(metricName, z.string()).optional(),

@@ -309,6 +309,19 @@ export function replaces(current: MappedMetric | undefined, next: MappedMetric):
   return next.aggregate === 'max' ? next.value > current.value : next.value < current.value;
 }
 
+/** The keys `resultsFileMetrics` yields from a LIBERO results file. */
+export const RESULTS_FILE_KEYS = [
+  'final_success_rate',
+  'fine_grained_success_rate',
+  'rsd_inference_ms',
+  'policy_inference_ms',
+] as const;
+
+/** Every key a step's `metricMap` can map: the log extractors' and the results files'. */
+export const EXTRACTOR_KEYS: readonly string[] = [
+  ...new Set([...EXTRACTORS.flatMap((extractor) => extractor.keys), ...RESULTS_FILE_KEYS]),
+];
+
 // --- LIBERO results files ---------------------------------------------------------------------
 
 function record(value: unknown): Record<string, unknown> | undefined {

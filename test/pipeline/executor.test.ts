@@ -271,6 +271,44 @@ describe('runStep metrics, by step and model', () => {
     });
   });
 
+  it("says what the Modal evaluation's quick test rests on: one episode, and no fine-grained task", async () => {
+    const dir = tempDir();
+    const baseEnv = { ...process.env, MODAL_STUB_VOLUMES: path.join(dir, 'volumes') };
+    const script = 'RVQExperiment/phase3/modal_phase3_libero_eval_CONDITIONAL_FIXED.py';
+    const outcome = await runStep(
+      {
+        id: 'phase3-eval',
+        argv: [MODAL_STUB, 'run', script, '--num-trials', '50', '--use-speculative-decoding'],
+        then: [
+          [
+            MODAL_STUB,
+            'volume',
+            'get',
+            'rsd-results',
+            '/libero_spatial_conditional_fixed_rsd.json',
+            'eval.json',
+          ],
+        ],
+        cwd: dir,
+        metricsFile: 'eval.json',
+        metricMap: {
+          final_success_rate: 'phase3.success_rate',
+          fine_grained_success_rate: 'phase3.fine_grained_success_rate',
+        },
+        fineGrainedTasks: ['pick up the black bowl on the stove and place it on the plate'],
+        expectedMetrics: ['phase3.success_rate', 'phase3.fine_grained_success_rate'],
+      },
+      { logPath: path.join(dir, 'eval.log'), baseEnv },
+    );
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.reason).toBe('missing phase3.fine_grained_success_rate');
+    expect(outcome.metricProvenance?.['phase3.success_rate']).toMatchObject({
+      data: 'trials',
+      quote: 'final_success_rate',
+      detail: '1/1 episodes',
+    });
+  });
+
   it('keeps the best epoch of the epoch lines, lets a summary line win, and names what it did not record', async () => {
     const dir = tempDir();
     const file = script(

@@ -79,3 +79,13 @@ describe('variants', () => {
     }
   });
 });
+
+describe('metricMap keys', () => {
+  it('must be keys an extractor yields: an old config that maps best_mse is told so', () => {
+    const config = JSON.parse(readFileSync(path.resolve('templates/pipeline/modal.json'), 'utf8'));
+    config.steps['phase2-main'].metricMap = { val_acc_avg: 'phase2.main_token_acc' };
+    expect(() => parsePipelineConfig(config, 'rfsq.config.json')).toThrow(
+      /rfsq.config.json: steps.phase2-main.metricMap.val_acc_avg: not an extractor key \(known: train_best_mse, .*main_best_acc/,
+    );
+  });
+});
