@@ -3,7 +3,6 @@ import {
   isMetricName,
   type MetricName,
   type MetricValue,
-  type Metrics,
   type Provenance,
 } from '../core/metrics.js';
 
@@ -280,16 +279,6 @@ export function mapRawMetrics(
     if (name === undefined || !isPlausible(name, value)) continue;
     out.push({ name, value, provenance: provenance ?? {}, ...(aggregate ? { aggregate } : {}) });
   }
-  return out;
-}
-
-/** Metrics found on one line, mapped through `metricMap` (the last value of a name on the line wins). */
-export function extractLineMetrics(
-  line: string,
-  metricMap: Readonly<Record<string, MetricName>> = {},
-): Metrics {
-  const out: Metrics = {};
-  for (const metric of mapRawMetrics(extractRaw(line), metricMap)) out[metric.name] = metric.value;
   return out;
 }
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { MetricName } from '../../src/core/metrics.js';
 import {
   EXTRACTORS,
-  extractLineMetrics,
   extractRaw,
   isResultsFile,
   mapRawMetrics,
@@ -102,6 +101,13 @@ const REAL_LINES: Array<{ from: string; line: string; raw: Array<[string, number
     raw: [['policy_inference_ms', 71.84]],
   },
 ];
+
+/** The metrics a line yields through a step's map (the last value of a name on the line wins). */
+function extractLineMetrics(line: string, metricMap: Record<string, MetricName> = {}) {
+  return Object.fromEntries(
+    mapRawMetrics(extractRaw(line), metricMap).map((metric) => [metric.name, metric.value]),
+  );
+}
 
 const rawPairs = (line: string) => extractRaw(line).map((raw) => [raw.key, raw.value]);
 
