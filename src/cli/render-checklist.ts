@@ -52,5 +52,14 @@ export function renderChecklistTable(result: ChecklistResult, paint: Paint): str
   const notes = result.items
     .filter((item) => item.note && item.status !== 'n/a')
     .map((item) => `  ${item.id}: ${item.note}${typeof item.value === 'string' ? ` (${item.value})` : ''}`);
-  return [table.toString(), summary, ...(notes.length > 0 ? ['Notes:', ...notes] : [])].join('\n');
+  // Every figure with what it is and where it came from (held-out or training, best epoch, the line).
+  const sources = result.items.flatMap((item) =>
+    (item.provenance ?? []).map((line) => `  ${item.id}: ${line}`),
+  );
+  return [
+    table.toString(),
+    summary,
+    ...(notes.length > 0 ? ['Notes:', ...notes] : []),
+    ...(sources.length > 0 ? ['Sources:', ...sources] : []),
+  ].join('\n');
 }

@@ -1,4 +1,4 @@
-import type { PipelineEvent } from '../pipeline/pipeline.js';
+import { describeRunEnd, type PipelineEvent } from '../pipeline/pipeline.js';
 
 /**
  * The run as plain timestamped lines on stderr, for pipes, CI and logs: no ANSI, no redraws.
@@ -43,7 +43,7 @@ export function plainRunPrinter(
         write(`${stamp()} gate ${event.record.gate}: ${event.record.decision}: ${event.record.message}`);
         break;
       case 'run-end':
-        write(`${stamp()} run ${event.status}`);
+        write(`${stamp()} ${describeRunEnd(event.status, event.state)}`);
         break;
     }
   };

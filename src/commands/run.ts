@@ -31,6 +31,14 @@ interface RunFlags {
   dryRun?: boolean;
   yes?: boolean;
   continueWhenGood?: boolean;
+  variant: string[];
+}
+
+/** A step that exited 0 without one of the metrics it should have printed. */
+interface MissingMetrics {
+  step: string;
+  status: string;
+  missing: string[];
 }
 
 const EXIT_FOR_RUN: Record<string, number> = {
@@ -45,7 +53,10 @@ function describeDryRun(decisions: StepDecision[], unavailable: UnavailableStep[
     const estimate = decision.estimateHours
       ? ` (est. ${decision.estimateHours[0]}–${decision.estimateHours[1]} h)`
       : '';
-    return `${index + 1}. ${decision.id}: ${decision.action} (${decision.reason})${estimate}\n   ${decision.title}\n   $ ${decision.argv.map(quote).join(' ')}\n   in ${decision.cwd}`;
+    const commands = [decision.argv, ...(decision.then ?? [])]
+      .map((argv) => `\n   $ ${argv.map(quote).join(' ')}`)
+      .join('');
+    return `${index + 1}. ${decision.id}: ${decision.action} (${decision.reason})${estimate}\n   ${decision.title}${commands}\n   in ${decision.cwd}`;
   });
   for (const step of unavailable)
     lines.push(`-  ${step.id}: not available here (${step.reason})\n   ${step.title}`);
@@ -55,6 +66,24 @@ function describeDryRun(decisions: StepDecision[], unavailable: UnavailableStep[
 /** Shows an argument the way a shell would need it, for copy and paste. */
 function quote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The steps of this run that finished without some of their expected metrics, and which ones. */
+function missingMetrics(plan: PlannedStep[], result: PipelineResult): MissingMetrics[] {
+  const out: MissingMetrics[] = [];
+  for (const step of plan) {
+    const record = result.state?.steps[step.id];
+    if (!record || (record.status !== 'unverified' && record.status !== 'succeeded')) continue;
+    const missing = step.expectedMetrics.filter((name) => record.metrics[name] === undefined);
+    if (missing.length > 0) out.push({ step: step.id, status: record.status, missing });
+  }
+  return out;
+}
+
+function missingMessage(missing: MissingMetrics[]): string {
+  return missing
+    .map((entry) => `${entry.step} (${entry.status}) should have reported ${entry.missing.join(', ')}`)
+    .join('; ');
 }
 
 function unavailableMessage(unavailable: UnavailableStep[]): string {
@@ -75,9 +104,15 @@ export function registerRun(program: Command): void {
     .option('--dry-run', 'print the plan with fully resolved commands; run nothing')
     .option('--yes', 'do not ask before starting')
     .option('--continue-when-good', 'strategy C: retrain even when the decoder swap already gains ≥ 5 points')
+    .option(
+      '--variant <name>',
+      "run the steps that offer this variant its way (repeatable), e.g. plan-text: the plan's literal commands",
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .addHelpText(
       'after',
-      '\nExit codes: 0 succeeded, 1 a step failed or a gate stopped the run, 3 steps left that cannot run here, 130 interrupted.\n\nExamples:\n  rfsq run --strategy B --yes\n  rfsq run --strategy C --dry-run\n  rfsq run --resume\n  rfsq run --strategy A --only phase1-compare --force',
+      '\nExit codes: 0 succeeded, 1 a step failed or a gate stopped the run, 3 incomplete (steps that cannot run here, or steps that did not report their metrics), 130 interrupted.\n\nExamples:\n  rfsq run --strategy B --yes\n  rfsq run --strategy C --dry-run\n  rfsq run --resume\n  rfsq run --strategy A --only phase1-compare --force',
     )
     .action(async (flags: RunFlags, command: Command) => {
       const options = globalOptions(command);
@@ -92,7 +127,7 @@ export function registerRun(program: Command): void {
         const { askStrategy } = await import('../wizard/RunWizard.js');
         strategy = await askStrategy();
       }
-      const plan = resolvePlan(config, strategy, projectDir);
+      const plan = resolvePlan(config, strategy, projectDir, flags.variant);
       const { runPipeline } = await import('../pipeline/pipeline.js');
       const common = {
         projectDir,
@@ -183,18 +218,26 @@ export function registerRun(program: Command): void {
       }
 
       const report = checklistFor({});
-      const incomplete = result.status === 'succeeded' && plan.unavailable.length > 0 && !flags.only;
+      const leftOut = result.status === 'succeeded' && plan.unavailable.length > 0 && !flags.only;
+      const missing = result.status === 'succeeded' ? missingMetrics(plan.steps, result) : [];
+      // A step that printed none of its metrics leaves the run unverified, even though it exited 0.
+      const unverified = missing.filter((entry) => entry.status === 'unverified');
+      const incomplete = leftOut || unverified.length > 0;
       if (options.json) {
         printJson({
           status: result.status,
           incomplete,
           unavailable: plan.unavailable,
+          missingMetrics: missing,
           state: result.state,
           checklist: report,
         });
       } else {
         process.stdout.write(`${renderChecklistTable(report, paint(options.color))}\n`);
-        if (incomplete) note(`note: ${unavailableMessage(plan.unavailable)}`);
+        if (unverified.length > 0) note(`run incomplete: ${missingMessage(unverified)}; see each step's log`);
+        const partial = missing.filter((entry) => entry.status !== 'unverified');
+        if (partial.length > 0) note(`note: ${missingMessage(partial)}`);
+        if (leftOut) note(`note: ${unavailableMessage(plan.unavailable)}`);
       }
       if (result.status === 'interrupted') {
         throw new RfsqError('run interrupted; completed steps are kept', {

@@ -1,4 +1,10 @@
-import { withDerivedMetrics, type MetricName, type Metrics, type MetricSource } from './metrics.js';
+import {
+  describeSource,
+  withDerivedMetrics,
+  type MetricName,
+  type Metrics,
+  type MetricSource,
+} from './metrics.js';
 import type { StrategyId } from './plan-facts.js';
 
 /** How an item compares its value against its threshold. */
@@ -23,6 +29,8 @@ export interface ChecklistItem {
   comparison: Comparison;
   /** points: a difference of two fractions, shown in percentage points. */
   unit: 'mse' | 'percent' | 'fraction' | 'points' | 'ms' | 'path';
+  /** The item measures generalization: a figure on the training data cannot pass it. */
+  needsHeldOut?: boolean;
 }
 
 /** The plan's verification checklist (验证清单), defined once. */
@@ -42,6 +50,7 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     value: { metric: 'phase1.robust_mse' },
     comparison: { kind: 'lessThan', threshold: 0.012, target: 0.01 },
     unit: 'mse',
+    needsHeldOut: true,
   },
   {
     id: 'p1.improvement',
@@ -50,6 +59,7 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     value: { metric: 'phase1.improvement_pct' },
     comparison: { kind: 'greaterThan', threshold: 30 },
     unit: 'percent',
+    needsHeldOut: true,
   },
   {
     id: 'p1.checkpoint',
@@ -126,6 +136,8 @@ export interface ItemResult {
   comparison: Comparison;
   unit: ChecklistItem['unit'];
   source: string | null;
+  /** What the value is and where it came from (held-out or training, best epoch, the line it was read from). */
+  provenance?: string[];
   note?: string;
 }
 
@@ -139,6 +151,8 @@ export interface EvaluateOptions {
   strategy?: StrategyId;
   overrides?: Record<string, ThresholdOverride>;
   sources?: Partial<Record<MetricName, MetricSource>>;
+  /** Metrics the pipeline's scripts cannot supply, with the reason (from the template's `notMeasured`). */
+  notMeasured?: Partial<Record<MetricName, string>>;
   /** Resolves whether a checkpoint path exists; injected so this module stays free of I/O. */
   fileExists: (path: string) => boolean;
 }
@@ -253,7 +267,28 @@ export function evaluateChecklist(rawMetrics: Metrics, options: EvaluateOptions)
       };
     }
     const { value, source } = readValue(item.value, metrics, options.sources);
-    if (value === undefined) return { ...base, status: 'pending', value: null, source: null };
+    const inputs = valueInputs(item.value, rawMetrics, options.sources);
+    const known = inputs.flatMap((name) => {
+      const found = options.sources?.[name];
+      return found ? [{ name, source: found }] : [];
+    });
+    const provenance = known.map(({ name, source: found }) => `${name}: ${describeSource(found)}`);
+    const traced = provenance.length > 0 ? { provenance } : {};
+    if (value === undefined) {
+      const why = inputs.map((name) => options.notMeasured?.[name]).find((reason) => reason !== undefined);
+      return { ...base, status: 'pending', value: null, source: null, ...(why ? { note: why } : {}) };
+    }
+    const training = known.filter(({ source: found }) => found.data === 'training');
+    if (item.needsHeldOut && training.length > 0) {
+      return {
+        ...base,
+        status: 'pending',
+        value,
+        source,
+        ...traced,
+        note: `${training.map(({ name }) => name).join(' and ')} ${training.length === 1 ? 'is a figure' : 'are figures'} on the training data; this item needs held-out data (rfsq train / rfsq compare measure it)`,
+      };
+    }
     if (comparison.kind === 'fileExists') {
       const exists = typeof value === 'string' && options.fileExists(value);
       return {
@@ -261,17 +296,29 @@ export function evaluateChecklist(rawMetrics: Metrics, options: EvaluateOptions)
         status: exists ? 'pass' : 'fail',
         value,
         source,
+        ...traced,
         ...(exists ? {} : { note: 'not found' }),
       };
     }
-    if (comparison.kind === 'present') return { ...base, status: 'pass', value, source };
-    if (typeof value !== 'number') return { ...base, status: 'fail', value, source, note: 'not a number' };
-    return { ...base, status: compare(comparison, value) ? 'pass' : 'fail', value, source };
+    if (comparison.kind === 'present') return { ...base, status: 'pass', value, source, ...traced };
+    if (typeof value !== 'number')
+      return { ...base, status: 'fail', value, source, ...traced, note: 'not a number' };
+    return { ...base, status: compare(comparison, value) ? 'pass' : 'fail', value, source, ...traced };
   });
   const summary: Record<ItemStatus, number> = { pass: 0, fail: 0, pending: 0, 'n/a': 0 };
   for (const item of items) summary[item.status] += 1;
   const exitStatus = summary.fail > 0 ? 'fail' : summary.pending > 0 ? 'pending' : 'pass';
   return { items, summary, exitStatus };
+}
+
+/** The measured metrics an item's value rests on: the derived improvement rests on the two MSEs. */
+function valueInputs(value: ItemValue, measured: Metrics, sources: EvaluateOptions['sources']): MetricName[] {
+  if ('difference' in value) return [...value.difference];
+  const derived =
+    value.metric === 'phase1.improvement_pct' &&
+    measured['phase1.improvement_pct'] === undefined &&
+    sources?.['phase1.improvement_pct'] === undefined;
+  return derived ? ['phase1.naive_mse', 'phase1.robust_mse'] : [value.metric];
 }
 
 function readValue(

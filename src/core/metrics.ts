@@ -36,9 +36,38 @@ export type MetricName = keyof typeof METRICS;
 export type MetricValue = number | string;
 export type Metrics = Partial<Record<MetricName, MetricValue>>;
 
+/** What data a figure was measured on. `training` is the training data itself, never held out. */
+export const DATA_KINDS = ['held-out', 'validation', 'training', 'trials'] as const;
+export type DataKind = (typeof DATA_KINDS)[number];
+
+/** What a figure is, beside where it came from: the data it was measured on and which epoch. */
+export interface Provenance {
+  data?: DataKind;
+  /** `best`: the best epoch of a training run; `last`: its last epoch. */
+  epoch?: 'best' | 'last';
+  /** The line or results-file key the value was read from, as the script wrote it. */
+  quote?: string;
+  /** What else a reader must know (e.g. which tasks count as fine-grained, what a time covers). */
+  detail?: string;
+}
+
 /** Where a metric value came from, so that a user can trace every number on the checklist. */
-export interface MetricSource {
+export interface MetricSource extends Provenance {
+  /** `file:<path>`, `log:<path>:<line>`, or the path of a metrics file given to `rfsq verify`. */
   file: string;
+}
+
+/** A figure's provenance in one line: what it is, then where it came from. */
+export function describeSource(source: MetricSource): string {
+  const what = [
+    source.data === undefined
+      ? undefined
+      : `${source.data === 'trials' ? 'closed-loop trials' : `${source.data} data`}`,
+    source.epoch === undefined ? undefined : `${source.epoch} epoch`,
+    source.detail,
+  ].filter((part): part is string => part !== undefined);
+  const quote = source.quote === undefined ? '' : ` "${source.quote}"`;
+  return `${what.length > 0 ? `${what.join(', ')}; ` : ''}${source.file}${quote}`;
 }
 
 export interface ParsedMetrics {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { inputError } from '../core/errors.js';
 import { METRICS, type MetricName } from '../core/metrics.js';
 import { STEP_IDS, type StepId } from '../core/pipeline-plan.js';
+import { EXTRACTOR_KEYS } from './extractors.js';
 
 export const CONFIG_FILE = 'rfsq.config.json';
 export const CONFIG_VERSION = 1;
@@ -12,27 +13,58 @@ export type TemplateName = (typeof TEMPLATES)[number];
 
 const metricName = z.enum(Object.keys(METRICS) as [MetricName, ...MetricName[]]);
 
+const argvSchema = z.array(z.string()).min(1);
+
+const stepFields = {
+  title: z.string().min(1),
+  /** What the step runs, for the reader: the repo file and the commit the template was checked against. */
+  script: z.string().optional(),
+  /** The argument array; `rfsq` as the first word runs this very tool. null: not available here. */
+  command: argvSchema.nullable(),
+  /** Commands run after `command` exits 0, in the same step (e.g. fetch results from a Modal volume). */
+  then: z.array(argvSchema).optional(),
+  /** Why the step has no command on this template, shown by `rfsq run`. */
+  unavailable: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.string().optional(),
+  /** A JSON file the step writes, relative to cwd: a metrics document or a LIBERO results file. */
+  metricsFile: z.string().optional(),
+  /** Maps extractor keys (train_best_mse, main_best_acc, …) to metric names; no default. */
+  metricMap: z
+    .record(z.string(), metricName)
+    .superRefine((map, context) => {
+      for (const key of Object.keys(map)) {
+        if (EXTRACTOR_KEYS.includes(key)) continue;
+        context.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `not an extractor key (known: ${EXTRACTOR_KEYS.join(', ')})`,
+        });
+      }
+    })
+    .optional(),
+  expectedMetrics: z.array(metricName).default([]),
+  /** Metrics this step's script cannot supply, with the reason the checklist shows. */
+  notMeasured: z.partialRecord(metricName, z.string()).optional(),
+  /** `task_description`s of the results file's `task_results[]` that count as fine-grained. */
+  fineGrainedTasks: z.array(z.string().min(1)).optional(),
+  /** Files whose content decides whether a finished step must rerun. */
+  inputs: z.array(z.string()).default([]),
+  estimateHours: z.tuple([z.number().nonnegative(), z.number().nonnegative()]).optional(),
+};
+
+const variantSchema = z.object(stepFields).strict();
+
 const stepSchema = z
   .object({
-    title: z.string().min(1),
-    /** The argument array; `rfsq` as the first word runs this very tool. null: not available here. */
-    command: z.array(z.string()).min(1).nullable(),
-    /** Why the step has no command on this template, shown by `rfsq run`. */
-    unavailable: z.string().optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    cwd: z.string().optional(),
-    /** A JSON file of metric names the step writes, relative to cwd. */
-    metricsFile: z.string().optional(),
-    /** Maps extractor keys found in the log (best_mse, val_acc_avg, …) to metric names. */
-    metricMap: z.record(z.string(), metricName).optional(),
-    expectedMetrics: z.array(metricName).default([]),
-    /** Files whose content decides whether a finished step must rerun. */
-    inputs: z.array(z.string()).default([]),
-    estimateHours: z.tuple([z.number().nonnegative(), z.number().nonnegative()]).optional(),
+    ...stepFields,
+    /** Other ways to run this step, chosen with `rfsq run --variant <name>` (e.g. the plan's text). */
+    variants: z.record(z.string().regex(/^[a-z0-9-]+$/), variantSchema).optional(),
   })
   .strict();
 
 export type StepConfig = z.infer<typeof stepSchema>;
+export type StepVariant = z.infer<typeof variantSchema>;
 
 const stepsShape = Object.fromEntries(STEP_IDS.map((id) => [id, stepSchema.optional()])) as Record<
   StepId,

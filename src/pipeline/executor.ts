@@ -3,14 +3,22 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { RfsqError } from '../core/errors.js';
-import { parseMetricsDocument, type MetricName, type MetricValue, type Metrics } from '../core/metrics.js';
 import {
-  DEFAULT_METRIC_MAP,
-  extractLineMetrics,
+  parseMetricsDocument,
+  type MetricName,
+  type MetricValue,
+  type Metrics,
+  type Provenance,
+} from '../core/metrics.js';
+import {
+  extractRaw,
   isPlausible,
-  isRsdResults,
-  metricsFromRsdResults,
+  isResultsFile,
+  mapRawMetrics,
+  replaces,
+  resultsFileMetrics,
   stripAnsi,
+  type MappedMetric,
 } from './extractors.js';
 import { isProcessGroupAlive, killProcessTree } from './process.js';
 
@@ -21,6 +29,8 @@ export interface ResolvedStep {
   id: string;
   /** Program and arguments; spawned directly, never through a shell. */
   argv: string[];
+  /** Commands run after `argv` exits 0, in order, in the same attempt (e.g. fetch the results file). */
+  then?: string[][];
   /** Extra environment for the step (on top of the parent's); part of the fingerprint. */
   env?: Record<string, string>;
   /** Absolute working directory. */
@@ -30,12 +40,24 @@ export interface ResolvedStep {
   /** JSON file the step writes (relative to cwd): a metrics document or an RSD results file. */
   metricsFile?: string;
   /**
-   * Generic extractor keys (`best_mse`, `val_acc_avg`, `draft_acc`, `success_rate`, ...) to metric
-   * names. When given it replaces DEFAULT_METRIC_MAP entirely, so a step only records what it declares.
+   * Generic extractor keys (`train_best_mse`, `main_best_acc`, `draft_best_acc`, `success_rate`, ...)
+   * to metric names. There is no default: a key the step does not map is never recorded.
    */
   metricMap?: Record<string, MetricName>;
   /** The step is verified when it yields at least one of these. */
   expectedMetrics: MetricName[];
+  /** `task_description`s of a LIBERO results file that count as fine-grained. */
+  fineGrainedTasks?: string[];
+}
+
+/** The metrics a step declares: its expected metrics and its map's targets. Nothing else is recorded. */
+export function declaredMetrics(step: Pick<ResolvedStep, 'expectedMetrics' | 'metricMap'>): Set<MetricName> {
+  return new Set([...step.expectedMetrics, ...Object.values(step.metricMap ?? {})]);
+}
+
+/** Every command of a step, in the order they run. */
+export function stepCommands(step: Pick<ResolvedStep, 'argv' | 'then'>): string[][] {
+  return [step.argv, ...(step.then ?? [])];
 }
 
 export type StreamName = 'stdout' | 'stderr';
@@ -63,6 +85,8 @@ export interface StepOutcome {
   metrics: Metrics;
   /** `file:<abs path>` or `log:<log path>:<line number>` (1-based line of the log file). */
   metricSources: Partial<Record<MetricName, string>>;
+  /** What each value is: held-out or training data, best or last epoch, the line or key it was read from. */
+  metricProvenance?: Partial<Record<MetricName, Provenance>>;
   /** Why the step is not plainly succeeded, or notes (missing metrics, ignored files); '' when none. */
   reason: string;
   pid: number | undefined;
@@ -81,37 +105,47 @@ function countLines(file: string): number {
 }
 
 export interface FileMetrics {
-  metrics: Metrics;
+  metrics: MappedMetric[];
   note?: string;
 }
 
 /**
- * Metrics from a JSON file a step wrote: an RSD results file or a metrics document. A file older than
- * `startedMs` (less 1 s for coarse timestamps) was left by an earlier run and is ignored.
+ * Metrics from a JSON file a step wrote: a LIBERO results file (mapped through the step's
+ * `metricMap`, fine-grained success from its `fineGrainedTasks`) or a metrics document of metric
+ * names. A file older than `startedMs` (less 1 s for coarse timestamps) was left by an earlier run
+ * and is ignored. `rfsq verify` reads results files with the same `resultsFileMetrics`.
  */
-export function readMetricsFile(file: string, startedMs: number): FileMetrics {
-  if (!existsSync(file)) return { metrics: {}, note: `metrics file ${file} was not written` };
+export function readMetricsFile(
+  file: string,
+  startedMs: number,
+  step: Pick<ResolvedStep, 'metricMap' | 'fineGrainedTasks'> = {},
+): FileMetrics {
+  if (!existsSync(file)) return { metrics: [], note: `metrics file ${file} was not written` };
   // Allow for coarse file system timestamps; anything older was left by an earlier run.
   if (statSync(file).mtimeMs < startedMs - 1000) {
-    return { metrics: {}, note: `metrics file ${file} is older than this attempt; ignored` };
+    return { metrics: [], note: `metrics file ${file} is older than this attempt; ignored` };
   }
   let document: unknown;
   try {
     document = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    return { metrics: {}, note: `metrics file ${file} is not valid JSON: ${(error as Error).message}` };
+    return { metrics: [], note: `metrics file ${file} is not valid JSON: ${(error as Error).message}` };
   }
-  if (isRsdResults(document, file)) return { metrics: metricsFromRsdResults(document) };
+  if (isResultsFile(document)) {
+    return {
+      metrics: mapRawMetrics(resultsFileMetrics(document, step.fineGrainedTasks), step.metricMap ?? {}),
+    };
+  }
   try {
     const parsed = parseMetricsDocument(document, file);
-    const metrics: Metrics = {};
+    const metrics: MappedMetric[] = [];
     for (const [name, value] of Object.entries(parsed.metrics) as Array<[MetricName, MetricValue]>) {
-      if (isPlausible(name, value)) metrics[name] = value;
+      if (isPlausible(name, value)) metrics.push({ name, value, provenance: {} });
     }
     return { metrics };
   } catch (error) {
     const message = error instanceof RfsqError ? error.message : String(error);
-    return { metrics: {}, note: `metrics file rejected: ${message}` };
+    return { metrics: [], note: `metrics file rejected: ${message}` };
   }
 }
 
@@ -126,6 +160,7 @@ export interface StepAttempt {
   readonly metrics: Metrics;
   /** `log:<log path>:<1-based line>` or `file:<abs path>` per metric. */
   readonly metricSources: Partial<Record<MetricName, string>>;
+  readonly metricProvenance: Partial<Record<MetricName, Provenance>>;
   /** Notes that end up in the outcome's reason (missing metrics file, leftover processes, ...). */
   readonly notes: string[];
   /** The last non-empty stderr line (ANSI stripped), '' when none. */
@@ -160,9 +195,13 @@ export function startAttempt(
   startedMs: number = Date.now(),
 ): StepAttempt {
   const startedAt = new Date(startedMs).toISOString();
-  const metricMap = step.metricMap ?? DEFAULT_METRIC_MAP;
+  const metricMap = step.metricMap ?? {};
+  const declared = declaredMetrics(step);
   const metrics: Metrics = {};
   const metricSources: Partial<Record<MetricName, string>> = {};
+  const metricProvenance: Partial<Record<MetricName, Provenance>> = {};
+  const kept: Partial<Record<MetricName, MappedMetric>> = {};
+  const undeclared = new Set<MetricName>();
   const notes: string[] = [];
   let lastStderr = '';
 
@@ -176,9 +215,19 @@ export function startAttempt(
   };
   writeLog(`--- rfsq: step ${step.id} started ${startedAt}: ${detail} ---`);
 
-  const record = (name: MetricName, value: MetricValue, source: string) => {
+  // A step records only what it declares, so no line of another model or phase lands on its metrics.
+  const record = (metric: MappedMetric, source: string, fromFile = false) => {
+    const { name, value } = metric;
+    if (!declared.has(name)) {
+      undeclared.add(name);
+      return;
+    }
+    // The metrics file is the step's own record of its result: it wins over what the log said.
+    if (!fromFile && !replaces(kept[name], metric)) return;
+    kept[name] = metric;
     metrics[name] = value;
     metricSources[name] = source;
+    metricProvenance[name] = metric.provenance;
     options.onMetric?.(name, value, source);
   };
 
@@ -187,6 +236,7 @@ export function startAttempt(
     startedAt,
     metrics,
     metricSources,
+    metricProvenance,
     notes,
     get lastStderr() {
       return lastStderr;
@@ -196,10 +246,8 @@ export function startAttempt(
       const clean = stripAnsi(raw);
       if (stream === 'stderr' && clean.trim().length > 0) lastStderr = clean.trim();
       options.onLine?.(stream, raw);
-      for (const [name, value] of Object.entries(extractLineMetrics(clean, metricMap)) as Array<
-        [MetricName, MetricValue]
-      >) {
-        record(name, value, `log:${options.logPath}:${at}`);
+      for (const metric of mapRawMetrics(extractRaw(clean), metricMap)) {
+        record(metric, `log:${options.logPath}:${at}`);
       }
     },
     info(line) {
@@ -209,11 +257,9 @@ export function startAttempt(
     readMetricsFile(sinceMs = startedMs) {
       if (step.metricsFile === undefined) return;
       const file = path.resolve(step.cwd, step.metricsFile);
-      const fromFile = readMetricsFile(file, sinceMs);
+      const fromFile = readMetricsFile(file, sinceMs, step);
       if (fromFile.note) notes.push(fromFile.note);
-      for (const [name, value] of Object.entries(fromFile.metrics) as Array<[MetricName, MetricValue]>) {
-        record(name, value, `file:${file}`);
-      }
+      for (const metric of fromFile.metrics) record(metric, `file:${file}`, true);
     },
     cleanExit() {
       const found = step.expectedMetrics.filter((name) => metrics[name] !== undefined);
@@ -224,13 +270,16 @@ export function startAttempt(
       return { status: 'succeeded', reason: missing.length > 0 ? `missing ${missing.join(', ')}` : '' };
     },
     outcome(status, exitCode, signal, reason, pid) {
+      const ignored =
+        undeclared.size > 0 ? [`not declared by this step, not recorded: ${[...undeclared].join(', ')}`] : [];
       return {
         status,
         exitCode,
         signal,
         metrics,
         metricSources,
-        reason: [reason, ...notes].filter((part) => part.length > 0).join('; '),
+        metricProvenance,
+        reason: [reason, ...notes, ...ignored].filter((part) => part.length > 0).join('; '),
         pid,
         startedAt,
         finishedAt: new Date().toISOString(),
@@ -257,36 +306,27 @@ function earlyOutcome(status: StepOutcomeStatus, reason: string, startedAt: stri
   };
 }
 
-/**
- * Runs one step as a child process that leads its own process group, streaming its output line by
- * line into the log and the callbacks, and extracting metrics from it.
- *
- * - exit 0 and at least one expected metric (or none expected) → succeeded
- * - exit 0 and none of the expected metrics → unverified
- * - nonzero exit, death by signal, or failure to start → failed (reason: code + last stderr line)
- * - `signal` aborted → the whole process group gets SIGTERM, then SIGKILL after `graceMs` → interrupted
- *
- * Processes the step leaves behind in its group after it exits are stopped too.
- */
-export async function runStep(step: ResolvedStep, options: RunStepOptions): Promise<StepOutcome> {
-  const startedMs = Date.now();
+interface CommandResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  error?: Error;
+  interrupted: boolean;
+  pid: number | undefined;
+}
+
+/** Runs one command of a step as the leader of its own process group, its output into the attempt. */
+async function runCommand(
+  argv: string[],
+  step: ResolvedStep,
+  attempt: StepAttempt,
+  options: RunStepOptions,
+): Promise<CommandResult> {
   const graceMs = options.graceMs ?? 5000;
-  const program = step.argv[0];
-
-  if (program === undefined || program.length === 0) {
-    return earlyOutcome('failed', `step ${step.id} has no command`, new Date(startedMs).toISOString());
-  }
-  if (options.signal?.aborted) {
-    return earlyOutcome('interrupted', 'interrupted before start', new Date(startedMs).toISOString());
-  }
-
-  const attempt = startAttempt(step, options, JSON.stringify(step.argv), startedMs);
-
   const env: NodeJS.ProcessEnv = { ...(options.baseEnv ?? process.env), ...step.env };
   // Python buffers stdout when it is a pipe; unbuffered output makes the log live.
   env['PYTHONUNBUFFERED'] ??= '1';
 
-  const child = spawn(program, step.argv.slice(1), {
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: step.cwd,
     env,
     detached: true,
@@ -337,22 +377,66 @@ export async function runStep(step: ResolvedStep, options: RunStepOptions): Prom
   options.signal?.removeEventListener('abort', onAbort);
   if (killing) await killing;
   clearTimeout(closeTimer);
+  return { ...result, interrupted, pid };
+}
+
+/**
+ * Runs one step: its command, then each of its `then` commands, as child processes that lead their
+ * own process groups, streaming their output line by line into the log and the callbacks, and
+ * extracting metrics from it.
+ *
+ * - every command exits 0 and at least one expected metric came (or none expected) → succeeded
+ * - every command exits 0 and none of the expected metrics came → unverified
+ * - a nonzero exit, death by signal, or failure to start → failed (reason: code + last stderr line);
+ *   the commands after it do not run
+ * - `signal` aborted → the whole process group gets SIGTERM, then SIGKILL after `graceMs` → interrupted
+ *
+ * Processes a command leaves behind in its group after it exits are stopped too.
+ */
+export async function runStep(step: ResolvedStep, options: RunStepOptions): Promise<StepOutcome> {
+  const startedMs = Date.now();
+  const commands = stepCommands(step);
+
+  if (commands.some((argv) => argv[0] === undefined || argv[0].length === 0)) {
+    return earlyOutcome('failed', `step ${step.id} has no command`, new Date(startedMs).toISOString());
+  }
+  if (options.signal?.aborted) {
+    return earlyOutcome('interrupted', 'interrupted before start', new Date(startedMs).toISOString());
+  }
+
+  const attempt = startAttempt(
+    step,
+    options,
+    commands.map((argv) => JSON.stringify(argv)).join(' then '),
+    startedMs,
+  );
+  let pid: number | undefined;
+  for (const [index, argv] of commands.entries()) {
+    if (index > 0) attempt.info(`--- rfsq: then ${JSON.stringify(argv)} ---`);
+    const result = await runCommand(argv, step, attempt, options);
+    pid = result.pid ?? pid;
+    const program = argv[0]!;
+    if (result.error) {
+      await attempt.close();
+      const code = (result.error as NodeJS.ErrnoException).code;
+      const reason = `could not start ${program}: ${code ?? result.error.message}`;
+      return attempt.outcome('failed', null, null, reason, pid);
+    }
+    if (result.interrupted) {
+      await attempt.close();
+      return attempt.outcome('interrupted', result.code, result.signal, 'interrupted', pid);
+    }
+    if (result.code !== 0) {
+      await attempt.close();
+      attempt.readMetricsFile();
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
+      const which = commands.length > 1 ? `${program} (command ${index + 1} of ${commands.length}) ` : '';
+      const reason = attempt.lastStderr ? `${which}${how}: ${attempt.lastStderr}` : `${which}${how}`;
+      return attempt.outcome('failed', result.code, result.signal, reason, pid);
+    }
+  }
   await attempt.close();
-
-  if (result.error) {
-    const code = (result.error as NodeJS.ErrnoException).code;
-    const reason = `could not start ${program}: ${code ?? result.error.message}`;
-    return attempt.outcome('failed', null, null, reason, pid);
-  }
-  if (interrupted) return attempt.outcome('interrupted', result.code, result.signal, 'interrupted', pid);
-
   attempt.readMetricsFile();
-
-  if (result.code !== 0) {
-    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
-    const reason = attempt.lastStderr ? `${how}: ${attempt.lastStderr}` : how;
-    return attempt.outcome('failed', result.code, result.signal, reason, pid);
-  }
   const verdict = attempt.cleanExit();
   return attempt.outcome(verdict.status, 0, null, verdict.reason, pid);
 }

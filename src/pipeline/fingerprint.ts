@@ -7,7 +7,7 @@ import type { ResolvedStep } from './executor.js';
 /** Files above this size contribute size + mtime instead of their contents. */
 export const LARGE_FILE_BYTES = 50 * 1024 * 1024;
 
-export type FingerprintInput = Pick<ResolvedStep, 'argv' | 'env' | 'cwd' | 'inputs'>;
+export type FingerprintInput = Pick<ResolvedStep, 'argv' | 'then' | 'env' | 'cwd' | 'inputs'>;
 
 async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -28,7 +28,7 @@ async function describeInput(file: string): Promise<string> {
 }
 
 /**
- * sha256 over the step's resolved argv, its declared env (not the whole environment), its cwd and
+ * sha256 over the step's resolved argv (and its `then` commands), its declared env (not the whole environment), its cwd and
  * its declared input files (relative paths resolve against cwd). Each input contributes its path
  * and its content hash, or size + mtime above 50 MB, or `missing`.
  */
@@ -38,6 +38,13 @@ export async function fingerprintStep(step: FingerprintInput): Promise<string> {
   for (const input of [...(step.inputs ?? [])].sort()) {
     inputs.push([input, await describeInput(path.resolve(step.cwd, input))]);
   }
-  const document = JSON.stringify({ argv: step.argv, env, cwd: path.resolve(step.cwd), inputs });
+  // `then` only when present, so that the fingerprints of one-command steps stay what they were.
+  const document = JSON.stringify({
+    argv: step.argv,
+    ...(step.then && step.then.length > 0 ? { then: step.then } : {}),
+    env,
+    cwd: path.resolve(step.cwd),
+    inputs,
+  });
   return createHash('sha256').update(document).digest('hex');
 }

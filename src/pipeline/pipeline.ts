@@ -3,6 +3,7 @@ import { RfsqError, inputError } from '../core/errors.js';
 import type { MetricName, MetricValue, Metrics } from '../core/metrics.js';
 import {
   runStep,
+  stepCommands,
   type ResolvedStep,
   type RunStepOptions,
   type StepOutcome,
@@ -71,6 +72,8 @@ export interface StepDecision {
   id: string;
   title: string;
   argv: string[];
+  /** Commands run after argv in the same step. */
+  then?: string[][];
   cwd: string;
   action: StepAction;
   reason: string;
@@ -119,6 +122,20 @@ export interface PipelineResult {
   /** The final state; for a dry run the existing state, if any. */
   state: RunState | undefined;
   decisions: StepDecision[];
+}
+
+/**
+ * How a run ended, in words: a run whose steps all exited 0 but left some unverified (none of their
+ * metrics came) is incomplete, not succeeded.
+ */
+export function describeRunEnd(status: RunStatus, state: RunState): string {
+  const unverified = Object.entries(state.steps)
+    .filter(([, record]) => record.status === 'unverified')
+    .map(([id]) => id);
+  if (status === 'succeeded' && unverified.length > 0) {
+    return `run incomplete: ${unverified.join(', ')} reported none of ${unverified.length === 1 ? 'its' : 'their'} metrics`;
+  }
+  return `run ${status}`;
 }
 
 const DONE: ReadonlySet<StepRecord['status']> = new Set(['succeeded', 'skipped']);
@@ -207,7 +224,11 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
           // Only stop the group when its leader is provably this step's command (pids get reused).
           const argv = processArgv(record.pid);
           const planned = plan.find((step) => step.id === id);
-          if (!options.dryRun && argv && planned && JSON.stringify(argv) === JSON.stringify(planned.argv)) {
+          const isStepCommand =
+            argv !== undefined &&
+            planned !== undefined &&
+            stepCommands(planned).some((command) => JSON.stringify(command) === JSON.stringify(argv));
+          if (!options.dryRun && isStepCommand) {
             await killProcessTree(record.pid, options.graceMs ?? 5000);
             warnings.push(`step ${id}: stopped the processes the previous attempt left running`);
           } else {
@@ -258,6 +279,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       id: step.id,
       title: step.title,
       argv: step.argv,
+      ...(step.then ? { then: step.then } : {}),
       cwd: step.cwd,
       action,
       reason,
@@ -338,6 +360,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
           logPath,
           metrics: outcome.metrics,
           metricSources: outcome.metricSources,
+          ...(outcome.metricProvenance ? { metricProvenance: outcome.metricProvenance } : {}),
           fingerprint,
           ...(outcome.reason ? { reason: outcome.reason } : {}),
         };

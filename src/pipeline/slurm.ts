@@ -122,7 +122,12 @@ export function jobScript(step: ResolvedStep): string {
     lines.push(`export ${key}=${shellQuote(value)}`);
   }
   lines.push('export PYTHONUNBUFFERED=1');
-  lines.push(`exec ${step.argv.map(shellQuote).join(' ')}`);
+  // A step's `then` commands follow its command; `set -e` stops the job at the first that fails.
+  const commands = [step.argv, ...(step.then ?? [])];
+  commands.forEach((argv, index) => {
+    const words = argv.map(shellQuote).join(' ');
+    lines.push(index === commands.length - 1 ? `exec ${words}` : words);
+  });
   return `${lines.join('\n')}\n`;
 }
 

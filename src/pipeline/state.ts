@@ -12,7 +12,7 @@ import {
 import path from 'node:path';
 import { z } from 'zod';
 import { RfsqError, inputError } from '../core/errors.js';
-import { METRICS, type MetricName, type MetricValue } from '../core/metrics.js';
+import { DATA_KINDS, METRICS, type MetricName, type MetricValue } from '../core/metrics.js';
 import { isProcessAlive } from './process.js';
 
 /**
@@ -40,6 +40,13 @@ const metricNames = Object.keys(METRICS) as [MetricName, ...MetricName[]];
 const metricNameSchema = z.enum(metricNames);
 const isoDate = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO date');
 
+const provenanceSchema = z.object({
+  data: z.enum(DATA_KINDS).optional(),
+  epoch: z.enum(['best', 'last']).optional(),
+  quote: z.string().optional(),
+  detail: z.string().optional(),
+});
+
 const stepRecordSchema = z.object({
   status: z.enum(STEP_STATUSES),
   startedAt: isoDate.optional(),
@@ -51,6 +58,8 @@ const stepRecordSchema = z.object({
   metrics: z.partialRecord(metricNameSchema, z.union([z.number(), z.string()])),
   /** `file:<path>` or `log:<path>:<line number>` for each metric. */
   metricSources: z.partialRecord(metricNameSchema, z.string()),
+  /** What each value is (held-out or training, best or last epoch, the line it was read from); optional. */
+  metricProvenance: z.partialRecord(metricNameSchema, provenanceSchema).optional(),
   fingerprint: z.string().optional(),
   reason: z.string().optional(),
 });

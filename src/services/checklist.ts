@@ -4,7 +4,12 @@ import { inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { StrategyId } from '../core/plan-facts.js';
 import { readMetricsFiles } from './metrics-files.js';
-import { runMetrics, templateThresholds } from './run-state.js';
+import {
+  runMetrics,
+  templateFineGrainedTasks,
+  templateNotMeasured,
+  templateThresholds,
+} from './run-state.js';
 import { Settings } from './settings.js';
 
 export interface ChecklistRequest {
@@ -41,7 +46,8 @@ export function buildChecklist(
   live: Metrics = {},
 ): ChecklistReport {
   const run = request.projectDir ? runMetrics(request.projectDir) : undefined;
-  const loaded = readMetricsFiles(request.metricsFiles);
+  const fineGrainedTasks = request.projectDir ? templateFineGrainedTasks(request.projectDir) : undefined;
+  const loaded = readMetricsFiles(request.metricsFiles, fineGrainedTasks);
   const strategy = request.strategy ?? run?.strategy;
   const metrics = { ...run?.metrics, ...live, ...loaded.metrics };
   const result = evaluateChecklist(metrics, {
@@ -52,6 +58,7 @@ export function buildChecklist(
       ...settings.thresholdOverrides(),
     },
     sources: { ...run?.sources, ...loaded.sources },
+    notMeasured: request.projectDir ? templateNotMeasured(request.projectDir) : {},
     fileExists: existsSync,
   });
   return {

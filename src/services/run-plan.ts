@@ -3,7 +3,13 @@ import { inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import { decideGate, STRATEGY_PLANS, type GateId, type StepId } from '../core/pipeline-plan.js';
 import type { StrategyId } from '../core/plan-facts.js';
-import { CONFIG_FILE, substitute, type PipelineConfig } from '../pipeline/config.js';
+import {
+  CONFIG_FILE,
+  substitute,
+  type PipelineConfig,
+  type StepConfig,
+  type StepVariant,
+} from '../pipeline/config.js';
 import type { GateHandler, GateResult, PlannedStep } from '../pipeline/pipeline.js';
 import { rfsqArgv } from './self.js';
 
@@ -27,18 +33,53 @@ function resolveArgv(command: string[]): string[] {
   return command;
 }
 
-/** Resolves a strategy's steps against a pipeline config: vars substituted, `rfsq` made runnable. */
-export function resolvePlan(config: PipelineConfig, strategy: StrategyId, projectDir: string): ResolvedPlan {
+/** Every variant name the config's steps offer, sorted. */
+export function variantNames(config: PipelineConfig): string[] {
+  const names = new Set<string>();
+  for (const step of Object.values(config.steps))
+    for (const name of Object.keys(step?.variants ?? {})) names.add(name);
+  return [...names].sort();
+}
+
+/** A step as the chosen variants have it: the first named variant the step offers, else the step itself. */
+export function chooseVariant(step: StepConfig, variants: readonly string[]): StepVariant {
+  for (const name of variants) {
+    const variant = step.variants?.[name];
+    if (variant) return variant;
+  }
+  return step;
+}
+
+/**
+ * Resolves a strategy's steps against a pipeline config: the chosen `variants` applied, vars
+ * substituted, `rfsq` made runnable.
+ */
+export function resolvePlan(
+  config: PipelineConfig,
+  strategy: StrategyId,
+  projectDir: string,
+  variants: readonly string[] = [],
+): ResolvedPlan {
+  const offered = variantNames(config);
+  for (const name of variants) {
+    if (!offered.includes(name)) {
+      throw inputError(
+        `no step of ${CONFIG_FILE} has a variant "${name}"`,
+        offered.length > 0 ? `variants here: ${offered.join(', ')}` : 'this config has no variants',
+      );
+    }
+  }
   const steps: PlannedStep[] = [];
   const unavailable: UnavailableStep[] = [];
   for (const ref of STRATEGY_PLANS[strategy]) {
-    const step = config.steps[ref.step];
-    if (!step) {
+    const configured = config.steps[ref.step];
+    if (!configured) {
       throw inputError(
         `${CONFIG_FILE} has no step "${ref.step}", which strategy ${strategy} needs`,
         `add steps.${ref.step}, or regenerate the file with \`rfsq init --force\``,
       );
     }
+    const step = chooseVariant(configured, variants);
     if (step.command === null || unavailable.length > 0) {
       unavailable.push({
         id: ref.step,
@@ -56,6 +97,13 @@ export function resolvePlan(config: PipelineConfig, strategy: StrategyId, projec
       id: ref.step,
       title: step.title,
       argv: resolveArgv(step.command.map((word, index) => sub(word, `command[${index}]`))),
+      ...(step.then
+        ? {
+            then: step.then.map((argv, at) =>
+              resolveArgv(argv.map((word, index) => sub(word, `then[${at}][${index}]`))),
+            ),
+          }
+        : {}),
       cwd: path.resolve(projectDir, step.cwd ? sub(step.cwd, 'cwd') : '.'),
       ...(step.env
         ? {
@@ -67,6 +115,7 @@ export function resolvePlan(config: PipelineConfig, strategy: StrategyId, projec
       ...(step.metricsFile ? { metricsFile: sub(step.metricsFile, 'metricsFile') } : {}),
       ...(step.metricMap ? { metricMap: step.metricMap } : {}),
       expectedMetrics: step.expectedMetrics,
+      ...(step.fineGrainedTasks ? { fineGrainedTasks: step.fineGrainedTasks } : {}),
       inputs: step.inputs.map((input, index) => path.resolve(projectDir, sub(input, `inputs[${index}]`))),
       ...(step.estimateHours ? { estimateHours: step.estimateHours } : {}),
       ...(ref.gateAfter ? { gateAfter: ref.gateAfter } : {}),

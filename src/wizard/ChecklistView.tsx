@@ -26,12 +26,16 @@ export function ChecklistView({ report }: ChecklistViewProps) {
             .map((item) => {
               const style = STATUS_STYLE[item.status];
               return (
-                <Text key={item.id}>
-                  {'  '}
-                  <Text color={style.color}>{style.symbol}</Text> {item.label.padEnd(32)}
-                  {(item.value === null ? '—' : formatValue(item.value, item.unit)).padEnd(14)}
-                  <Text dimColor>{item.threshold}</Text>
-                </Text>
+                <Box key={item.id} flexDirection="column">
+                  <Text>
+                    {'  '}
+                    <Text color={style.color}>{style.symbol}</Text> {item.label.padEnd(32)}
+                    {(item.value === null ? '—' : formatValue(item.value, item.unit)).padEnd(14)}
+                    <Text dimColor>{item.threshold}</Text>
+                  </Text>
+                  {/* Why an item is pending although a value exists (a training figure), or cannot be measured. */}
+                  {item.note && item.status !== 'n/a' ? <Text dimColor>{`    ${item.note}`}</Text> : null}
+                </Box>
               );
             })}
         </Box>

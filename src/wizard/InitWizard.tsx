@@ -30,7 +30,7 @@ type Stage = 'template' | 'data' | 'research' | 'replace' | 'overwrite';
 
 const TEMPLATE_CHOICES: { value: TemplateName; label: string; hint: string }[] = [
   { value: 'local', label: 'local', hint: 'this machine, the embedded default: rfsq train / rfsq compare' },
-  { value: 'modal', label: 'modal', hint: "the plan's `modal run …` commands" },
+  { value: 'modal', label: 'modal', hint: "the research code's Modal scripts (RVQExperiment), Phase 1 here" },
   { value: 'slurm', label: 'slurm', hint: 'each step submitted with sbatch, chained with afterok' },
 ];
 

@@ -2,7 +2,7 @@ import { Box, Static, Text } from 'ink';
 import { useEffect, useState } from 'react';
 import { formatValue } from '../core/checklist.js';
 import type { Metrics } from '../core/metrics.js';
-import type { PipelineEvent, StepDecision } from '../pipeline/pipeline.js';
+import { describeRunEnd, type PipelineEvent, type StepDecision } from '../pipeline/pipeline.js';
 import type { ChecklistReport } from '../services/checklist.js';
 import { ChecklistView } from './ChecklistView.js';
 import { Select } from './components/Select.js';
@@ -149,7 +149,7 @@ export function RunView({ subscribe, questions, checklist, afterStep }: RunViewP
           });
           break;
         case 'run-end':
-          add({ kind: 'note', text: `Run ${event.status}` });
+          add({ kind: 'note', text: describeRunEnd(event.status, event.state).replace(/^r/, 'R') });
           break;
       }
     });

@@ -122,3 +122,53 @@ describe('the checklist', () => {
     expect(byId['p1.mse']!.threshold).toBe('< 0.015');
   });
 });
+
+describe('provenance on the checklist', () => {
+  const trainingMse = {
+    file: 'log:/p/.rfsq/logs/r/phase1-train.log:42',
+    data: 'training' as const,
+    epoch: 'best' as const,
+    quote: 'Best MSE: 0.009812 (at epoch 87)',
+    detail: 'training-batch average over all the data, best epoch 87',
+  };
+
+  it('does not pass a held-out item on a training figure, and says why', () => {
+    const result = evaluateChecklist(passing, {
+      fileExists: exists,
+      sources: { 'phase1.robust_mse': trainingMse },
+    });
+    const byId = Object.fromEntries(result.items.map((item) => [item.id, item]));
+    // Recorded is recorded: training is complete.
+    expect(byId['p1.trained']?.status).toBe('pass');
+    expect(byId['p1.mse']).toMatchObject({ status: 'pending', value: 0.01 });
+    expect(byId['p1.mse']?.note).toBe(
+      'phase1.robust_mse is a figure on the training data; this item needs held-out data (rfsq train / rfsq compare measure it)',
+    );
+    // The improvement derived from a training MSE is no held-out improvement either.
+    expect(byId['p1.improvement']?.status).toBe('pending');
+    expect(byId['p1.mse']?.provenance).toEqual([
+      'phase1.robust_mse: training data, best epoch, training-batch average over all the data, best epoch 87; log:/p/.rfsq/logs/r/phase1-train.log:42 "Best MSE: 0.009812 (at epoch 87)"',
+    ]);
+    expect(result.exitStatus).toBe('pending');
+  });
+
+  it('passes the same value measured on held-out data', () => {
+    const result = evaluateChecklist(passing, {
+      fileExists: exists,
+      sources: { 'phase1.robust_mse': { ...trainingMse, data: 'held-out' } },
+    });
+    expect(result.items.find((item) => item.id === 'p1.mse')?.status).toBe('pass');
+  });
+
+  it('shows why a metric the pipeline cannot supply is pending', () => {
+    const { 'phase3.inference_ms': _dropped, ...rest } = passing;
+    const result = evaluateChecklist(rest, {
+      fileExists: exists,
+      notMeasured: { 'phase3.inference_ms': 'not measured by phase3-eval: the evaluation times nothing' },
+    });
+    expect(result.items.find((item) => item.id === 'p3.inference_ms')).toMatchObject({
+      status: 'pending',
+      note: 'not measured by phase3-eval: the evaluation times nothing',
+    });
+  });
+});

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT, rfsq, tempDir } from '../helpers/cli.js';
+import { BIN, rfsq, tempDir } from '../helpers/cli.js';
 
-const STUBS = path.join(ROOT, 'test/e2e/stubs');
 /** The miniature at its smallest, so that end-to-end runs stay quick. */
 const FAST = ['--var', 'trials=1', '--var', 'phase2Epochs=1'];
 
@@ -159,53 +158,4 @@ describe('init → run → status → verify on the local template (built binary
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/steps\.phase1-train\.command: Invalid input: expected array/);
   });
-});
-
-describe('the modal and slurm templates', () => {
-  it.each(['modal', 'slurm'])('%s --dry-run shows the plan commands', async (template) => {
-    const dir = tempDir();
-    await rfsq(['init', '--template', template], { cwd: dir });
-    const result = await rfsq(['run', '--strategy', 'A', '--dry-run', '--json'], { cwd: dir });
-    expect(result.exitCode).toBe(0);
-    const commands = JSON.parse(result.stdout).decisions.map((decision: { argv: string[] }) =>
-      decision.argv.join(' '),
-    );
-    const launcher = template === 'modal' ? 'modal run' : 'python';
-    expect(commands).toEqual([
-      `${launcher} train_rfsq_robust.py --use-layernorm True --num-episodes 50 --epochs 100`,
-      'python test_layernorm_improvement.py',
-      `${launcher} train_openvla_rfsq.py --rfsq-checkpoint /models/rfsq_robust_best.pt --use-layernorm True`,
-      `${launcher} phase2_draft_retrain/modal_train_draft_with_projection.py --rfsq-checkpoint /models/rfsq_robust_best.pt --use-layernorm True`,
-      `${launcher} phase3/modal_phase3_libero_eval.py --num-trials 50 --use-speculative-decoding True`,
-    ]);
-  });
-
-  it('runs strategy A on Modal (through a stub `modal`) and fills the checklist from the step output', async () => {
-    const dir = tempDir();
-    const bin = path.join(dir, 'bin');
-    mkdirSync(bin);
-    // A real Python named `python`, as the plan's commands spell it.
-    symlinkSync('/usr/bin/python3', path.join(bin, 'python'));
-    writeFileSync(
-      path.join(dir, 'test_layernorm_improvement.py'),
-      'print("RFSQ_METRIC phase1.naive_mse 0.018")\nprint("RFSQ_METRIC phase1.robust_mse 0.0098")\n',
-    );
-    await rfsq(['init', '--template', 'modal'], { cwd: dir });
-    const log = path.join(dir, 'modal-calls.log');
-    const env = { PATH: `${STUBS}:${bin}:${process.env.PATH}`, MODAL_STUB_LOG: log };
-    const result = await rfsq(['run', '--strategy', 'A', '--yes', '--json'], { cwd: dir, env });
-    const output = JSON.parse(result.stdout);
-    expect(output.status).toBe('succeeded');
-    const byId = Object.fromEntries(
-      output.checklist.items.map((item: { id: string; status: string; value: unknown }) => [item.id, item]),
-    );
-    expect(byId['p1.mse'].value).toBe(0.0098);
-    expect(byId['p2.main_acc'].value).toBe(0.921);
-    expect(byId['p2.draft_acc'].value).toBe(0.915);
-    expect(byId['p3.success'].value).toBe(0.87);
-    expect(byId['p3.inference_ms'].value).toBe(48.2);
-    // The main-minus-naive item stays pending: nothing measured the naive main model.
-    expect(byId['p2.main_vs_naive'].status).toBe('pending');
-    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(4);
-  }, 60_000);
 });
