@@ -55,6 +55,9 @@ describeWithSlurm('rfsq run on the slurm template, on the real cluster', () => {
       }
       const log = readFileSync(path.join(output.state.steps[steps[0]!].logPath), 'utf8');
       expect(log).toContain(`rfsq test step ${steps[0]}`);
+      // phase1-compare's job runs its command, then its follow-up (the template's export).
+      const compareLog = readFileSync(path.join(output.state.steps['phase1-compare'].logPath), 'utf8');
+      expect(compareLog).toMatch(/rfsq test step phase1-compare[\s\S]*rfsq test follow-up of phase1-compare/);
     },
     120_000,
   );

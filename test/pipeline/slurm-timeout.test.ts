@@ -30,7 +30,7 @@ describeWithSlurm('a job that outlives its time limit on the real cluster', () =
       title: id,
       argv: [process.execPath, file],
       cwd: dir,
-      metricMap: { best_mse: 'phase1.robust_mse' },
+      metricMap: { train_best_mse: 'phase1.robust_mse' },
       expectedMetrics: ['phase1.robust_mse'],
     }));
     const whileRunning: Array<string | undefined> = [];
