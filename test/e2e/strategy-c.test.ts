@@ -30,6 +30,10 @@ describe('strategy C on the local template (built binary)', () => {
     );
     expect(run.stderr).toMatch(/Swap gain -?[\d.]+ points \([\d.]+% → [\d.]+%\) (< 5|≥ 5)/);
     expect(run.stderr).toContain(`(${Math.round(baseline * 1000) / 10}% →`);
+    // The swap step pairs each trial with the same policies and their own decoder; the gate reads that.
+    expect(run.stderr).toMatch(
+      /Swap gain [^\n]*\(paired over 4 trials, 95% CI -?[\d.]+ to -?[\d.]+ points\)/,
+    );
     expect(state.gates.map((gate: { gate: string; decision: string }) => [gate.gate, gate.decision])).toEqual(
       [
         ['phase1-improvement', 'continue'],
