@@ -1,3 +1,4 @@
+import { inputError } from '../core/errors.js';
 import {
   chunkEpisodes,
   computeNormStats,
@@ -16,6 +17,8 @@ export interface DataOptions {
   chunk: number;
   seed: number;
   heldOutFraction: number;
+  /** Fraction of the non-held-out episodes kept for validation (best epoch, early stopping). */
+  validationFraction: number;
 }
 
 export interface PreparedData {
@@ -23,9 +26,11 @@ export interface PreparedData {
   description: string;
   train: ChunkSet;
   heldOut: ChunkSet;
+  validation: ChunkSet;
   normalization: NormStats;
   trainEpisodes: string[];
   heldOutEpisodes: string[];
+  validationEpisodes: string[];
 }
 
 function toChunkSet(episodes: Episode[], chunk: number, stats: NormStats): ChunkSet {
@@ -34,17 +39,29 @@ function toChunkSet(episodes: Episode[], chunk: number, stats: NormStats): Chunk
 }
 
 /**
- * Loads actions, splits them by episode (so that no held-out step was seen in training), computes the
- * 1st/99th-percentile normalization on the training episodes only, and chunks both sets.
+ * Loads actions, splits them by episode into held-out (reported), validation (picks the best epoch and
+ * decides when to stop) and training episodes, so that no reported step was seen or used for a decision in
+ * training; computes the 1st/99th-percentile normalization on the training episodes only; chunks all three.
  */
 export async function prepareData(options: DataOptions): Promise<PreparedData> {
   const dataset = await loadActions(await resolveSimData(options.data), {
     numEpisodes: options.numEpisodes,
     seed: options.seed,
   });
-  const { train, heldOut } = splitEpisodes(dataset.episodes, {
+  const { train: rest, heldOut } = splitEpisodes(dataset.episodes, {
     heldOutFraction: options.heldOutFraction,
     seed: options.seed,
+  });
+  if (rest.length < 2) {
+    throw inputError(
+      `${dataset.episodes.length} episodes leave ${rest.length} for training and validation: at least 2 are needed`,
+      'use a dataset with at least 3 episodes (or raise --num-episodes)',
+    );
+  }
+  // Relative to the remaining episodes: e.g. 0.2 held out, then 0.1 of the rest for validation.
+  const { train, heldOut: validation } = splitEpisodes(rest, {
+    heldOutFraction: options.validationFraction,
+    seed: options.seed + 1,
   });
   const normalization = computeNormStats(train);
   return {
@@ -52,9 +69,11 @@ export async function prepareData(options: DataOptions): Promise<PreparedData> {
     description: dataset.source,
     train: toChunkSet(train, options.chunk, normalization),
     heldOut: toChunkSet(heldOut, options.chunk, normalization),
+    validation: toChunkSet(validation, options.chunk, normalization),
     normalization,
     trainEpisodes: train.map((episode) => episode.name),
     heldOutEpisodes: heldOut.map((episode) => episode.name),
+    validationEpisodes: validation.map((episode) => episode.name),
   };
 }
 
