@@ -88,8 +88,9 @@ export async function trainVariants(request: TrainRequest): Promise<TrainReport>
         chunk: request.chunk,
         heldOutFraction: request.heldOutFraction,
         validationFraction: request.validationFraction,
-        heldOutEpisodes: prepared.heldOutEpisodes,
+        trainEpisodes: prepared.trainEpisodes,
         validationEpisodes: prepared.validationEpisodes,
+        heldOutEpisodes: prepared.heldOutEpisodes,
       },
       onEpoch: (_epoch, _train, _heldOut, _eta, info) => request.onEpoch?.(variant, info),
     });
