@@ -8,14 +8,14 @@
 export const DEFAULT_TRAINING = {
   numEpisodes: 50,
   batchSize: 16,
-  lr: 0.02,
+  lr: 0.01,
   weightDecay: 1e-4,
   entropyWeight: 0,
   chunk: 8,
   seed: 0,
   heldOutFraction: 0.2,
   validationFraction: 0.1,
-  plateau: { maxEpochs: 60, patience: 4, minRelativeGain: 0.02, coolDownFraction: 0.25 },
+  plateau: { maxEpochs: 100, patience: 8, minRelativeGain: 0.02, coolDownFraction: 1 },
 } as const;
 
 /**
