@@ -1,18 +1,11 @@
-import { render } from 'ink-testing-library';
 import { describe, expect, it, vi } from 'vitest';
 import { type CheckoutStatus, InitWizard, type InitAnswers } from '../../src/wizard/InitWizard.js';
-
-const press = async (stdin: { write: (data: string) => void }, ...keys: string[]) => {
-  for (const key of keys) {
-    stdin.write(key);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
+import { press, renderReady } from '../helpers/ink.js';
 
 describe('the init wizard', () => {
   it('asks the template, then the data for the local one', async () => {
     const onDone = vi.fn<(answers: InitAnswers | null) => void>();
-    const { stdin, lastFrame } = render(<InitWizard configExists={false} onDone={onDone} />);
+    const { stdin, lastFrame } = await renderReady(<InitWizard configExists={false} onDone={onDone} />);
     await expect.poll(() => lastFrame()).toContain('Where do the steps run?');
     await press(stdin, '\r');
     await expect.poll(() => lastFrame()).toContain('Action data for Phase 1');
@@ -24,7 +17,7 @@ describe('the init wizard', () => {
 
   it('never overwrites without a yes', async () => {
     const onDone = vi.fn<(answers: InitAnswers | null) => void>();
-    const { stdin, lastFrame } = render(<InitWizard configExists onDone={onDone} />);
+    const { stdin, lastFrame } = await renderReady(<InitWizard configExists onDone={onDone} />);
     await expect.poll(() => lastFrame()).toContain('Where do the steps run?');
     await press(stdin, '2'); // modal
     await expect.poll(() => lastFrame()).toContain('rfsq.config.json already exists. Overwrite it?');
@@ -32,7 +25,7 @@ describe('the init wizard', () => {
     await expect.poll(() => onDone.mock.calls[0]?.[0]).toEqual(null);
 
     const again = vi.fn<(answers: InitAnswers | null) => void>();
-    const second = render(<InitWizard template="slurm" configExists onDone={again} />);
+    const second = await renderReady(<InitWizard template="slurm" configExists onDone={again} />);
     await expect.poll(() => second.lastFrame()).toContain('Overwrite it?');
     await press(second.stdin, '2');
     await expect.poll(() => again.mock.calls[0]?.[0]).toEqual({ template: 'slurm', vars: {}, force: true });
@@ -41,7 +34,7 @@ describe('the init wizard', () => {
   it('offers the drop-in module for modal/slurm and asks before replacing the research code’s file', async () => {
     const onDone = vi.fn<(answers: InitAnswers | null) => void>();
     const checkout: CheckoutStatus = (dir) => (dir === 'rvq' ? 'different' : 'missing');
-    const { stdin, lastFrame } = render(
+    const { stdin, lastFrame } = await renderReady(
       <InitWizard template="modal" configExists={false} checkout={checkout} onDone={onDone} />,
     );
     await expect.poll(() => lastFrame()).toContain('phase1_improved/rfsq_robust.py (Enter to skip)');
@@ -51,7 +44,7 @@ describe('the init wizard', () => {
     await expect.poll(() => onDone.mock.calls[0]?.[0]).toEqual({ template: 'modal', vars: {}, force: false });
 
     const again = vi.fn<(answers: InitAnswers | null) => void>();
-    const second = render(
+    const second = await renderReady(
       <InitWizard template="slurm" configExists={false} checkout={checkout} onDone={again} />,
     );
     await expect.poll(() => second.lastFrame()).toContain('Enter to skip');

@@ -1,36 +1,22 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { render } from 'ink-testing-library';
 import { describe, expect, it, vi } from 'vitest';
 import { RecommendWizard, type RecommendAnswers } from '../../src/wizard/RecommendWizard.js';
 import { tempDir } from '../helpers/cli.js';
+import { press, renderReady, type } from '../helpers/ink.js';
 
 const ENTER = '\r';
 const DOWN = '\u001B[B';
 
-type Stdin = { write: (data: string) => void };
-
-/** Types keys one at a time, letting ink handle each before the next. */
-async function press(stdin: Stdin, ...keys: string[]) {
-  for (const key of keys) {
-    stdin.write(key);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function type(stdin: Stdin, text: string) {
-  await press(stdin, ...text.split(''));
-}
-
-function start() {
+async function start() {
   const onDone = vi.fn<(answers: RecommendAnswers) => void>();
-  const app = render(<RecommendWizard onDone={onDone} />);
+  const app = await renderReady(<RecommendWizard onDone={onDone} />);
   return { ...app, onDone };
 }
 
 describe('the recommend wizard', () => {
   it('asks the budget, then the improvement, and reports both', async () => {
-    const { stdin, lastFrame, onDone } = start();
+    const { stdin, lastFrame, onDone } = await start();
     await expect.poll(() => lastFrame()).toContain('How much time can you spend?');
     await press(stdin, DOWN, DOWN, DOWN, ENTER); // 3–4 days → 4d
     await expect.poll(() => lastFrame()).toContain('How much did Robust RFSQ improve');
@@ -48,7 +34,7 @@ describe('the recommend wizard', () => {
   });
 
   it('takes a custom budget and shows what was wrong with a bad one', async () => {
-    const { stdin, lastFrame, onDone } = start();
+    const { stdin, lastFrame, onDone } = await start();
     await expect.poll(() => lastFrame()).toContain('How much time can you spend?');
     await press(stdin, '6'); // "Another duration…"
     await expect.poll(() => lastFrame()).toContain('Time budget (e.g.');
@@ -70,7 +56,7 @@ describe('the recommend wizard', () => {
   });
 
   it('computes the improvement from two MSEs', async () => {
-    const { stdin, onDone, lastFrame } = start();
+    const { stdin, onDone, lastFrame } = await start();
     await expect.poll(() => lastFrame()).toContain('How much time can you spend?');
     await press(stdin, ENTER); // 4 hours
     await expect.poll(() => lastFrame()).toContain('How much did Robust RFSQ improve');
@@ -90,7 +76,7 @@ describe('the recommend wizard', () => {
   it('reads a metrics file and rejects a missing one', async () => {
     const file = path.join(tempDir(), 'metrics.json');
     writeFileSync(file, JSON.stringify({ 'phase1.improvement_pct': 35 }));
-    const { stdin, onDone, lastFrame } = start();
+    const { stdin, onDone, lastFrame } = await start();
     await expect.poll(() => lastFrame()).toContain('How much time can you spend?');
     await press(stdin, '2'); // 1 day
     await expect.poll(() => lastFrame()).toContain('How much did Robust RFSQ improve');
@@ -113,7 +99,7 @@ describe('the recommend wizard', () => {
 
   it('skips the budget question when a budget is given', async () => {
     const onDone = vi.fn();
-    const { lastFrame, stdin } = render(
+    const { lastFrame, stdin } = await renderReady(
       <RecommendWizard budget={{ text: '2d', hours: 48 }} onDone={onDone} />,
     );
     await expect.poll(() => lastFrame()).not.toContain('How much time');
