@@ -1,7 +1,7 @@
 """PyTorch reference for `npm run bench`: the rfsq tokenizer training written in plain PyTorch.
 
-Same architecture, quantizer, optimizer, schedule and data as `rfsq train` (src/ml/train.ts,
-src/ml/quantizer.ts):
+Same architecture, quantizer, optimizer, schedule and data as `rfsq train` (src/ml/tokenizer/train.ts,
+src/ml/tokenizer/quantizer.ts):
 
 - encoder Linear(7, 64), Mish, Linear(64, 16), Tanh; decoder Linear(16, 64), Mish, Linear(64, 7);
   PyTorch's default nn.Linear init (uniform +-1/sqrt(fan_in) for weight and bias, as rfsq draws it);
@@ -35,7 +35,7 @@ MIN_STD = 1e-8
 
 
 def cosine_lr(step, total_steps, peak, warmup_steps):
-    """Linear warm-up then cosine decay to 0 (src/ml/train.ts cosineLr). `step` is 0-based."""
+    """Linear warm-up then cosine decay to 0 (src/ml/optimizer.ts cosineLr). `step` is 0-based."""
     if warmup_steps > 0 and step < warmup_steps:
         return peak * (step + 1) / warmup_steps
     span = max(1, total_steps - warmup_steps)

@@ -20,9 +20,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { GNU_TIME, measure, type RssMethod } from './measure.js';
-import { loadCheckpoint } from '../src/ml/checkpoint.js';
+import { loadCheckpoint } from '../src/ml/tokenizer/checkpoint.js';
 import { writeNpy } from '../src/ml/data/npy.js';
-import { heldOutMse } from '../src/ml/evaluate.js';
+import { heldOutMse } from '../src/ml/tokenizer/evaluate.js';
 import { DEFAULT_TRAINING, type TrainReport } from '../src/services/phase1.js';
 import { prepareData } from '../src/services/phase1-data.js';
 

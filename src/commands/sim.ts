@@ -86,7 +86,7 @@ export function registerSim(program: Command): void {
         if (!flags.tokenizer)
           throw inputError('--policy needs --tokenizer', 'pass the tokenizer the policy predicts codes for');
         const { loadPolicy, decodeSpeculative } = await import('../ml/policy/index.js');
-        const { loadCheckpoint } = await import('../ml/checkpoint.js');
+        const { loadCheckpoint } = await import('../ml/tokenizer/checkpoint.js');
         const main = (await loadPolicy(path.join(flags.policy, 'main'), 'main')).model;
         const draft = (await loadPolicy(path.join(flags.policy, 'draft'), 'draft')).model;
         const tokenizer = await loadCheckpoint(flags.tokenizer);

@@ -7,7 +7,7 @@ import {
   type Checkpoint,
   loadCheckpoint,
   pytorchTensors,
-} from '../ml/checkpoint.js';
+} from '../ml/tokenizer/checkpoint.js';
 import { writeCheckpointDir } from '../ml/checkpoint-dir.js';
 import { encodeNpy } from '../ml/data/npy.js';
 import { type PyKey, type PyValue, TorchTensor } from '../ml/torch/pickle.js';

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inputError } from '../core/errors.js';
-import { type CheckpointMeta, modelFromTensors, saveCheckpoint } from '../ml/checkpoint.js';
-import { type NormalizationStats, type QuantizerVariant, modelConfig } from '../ml/config.js';
-import { levelValues } from '../ml/quantizer.js';
+import { type CheckpointMeta, modelFromTensors, saveCheckpoint } from '../ml/tokenizer/checkpoint.js';
+import { type NormalizationStats, type QuantizerVariant, modelConfig } from '../ml/tokenizer/config.js';
+import { levelValues } from '../ml/tokenizer/quantizer.js';
 import type { NamedTensor } from '../ml/safetensors.js';
 import { type PyKey, type PyValue, PyOrderedDict, TorchTensor } from '../ml/torch/pickle.js';
 import { decodeTorchCheckpoint } from '../ml/torch/pt.js';

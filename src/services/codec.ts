@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { inputError } from '../core/errors.js';
-import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
+import { loadCheckpoint, type Checkpoint } from '../ml/tokenizer/checkpoint.js';
 import { chunkEpisodes, loadActions, readNpy, writeNpy } from '../ml/data/index.js';
 
 /** A checkpoint that can take raw actions: it must carry its normalization statistics. */

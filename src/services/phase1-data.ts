@@ -7,7 +7,7 @@ import {
   type Episode,
   type NormStats,
 } from '../ml/data/index.js';
-import { chunkSet, type ChunkSet } from '../ml/config.js';
+import { chunkSet, type ChunkSet } from '../ml/tokenizer/config.js';
 
 export interface DataOptions {
   /** 'demo', a LIBERO/robomimic .hdf5 file or an .npy array. */

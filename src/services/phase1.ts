@@ -2,10 +2,10 @@ import path from 'node:path';
 import { inputError } from '../core/errors.js';
 import { improvementPct, type Metrics } from '../core/metrics.js';
 import { selectBackend, type BackendName, type BackendRequest } from '../ml/backend.js';
-import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
-import type { QuantizerVariant } from '../ml/config.js';
-import { evaluateTokenizer, type EvaluationReport } from '../ml/evaluate.js';
-import type { EpochInfo } from '../ml/train.js';
+import { loadCheckpoint, type Checkpoint } from '../ml/tokenizer/checkpoint.js';
+import type { QuantizerVariant } from '../ml/tokenizer/config.js';
+import { evaluateTokenizer, type EvaluationReport } from '../ml/tokenizer/evaluate.js';
+import type { EpochInfo } from '../ml/tokenizer/train.js';
 import { writeJsonAtomic } from './files.js';
 import { heldOutFor, prepareData, type DataOptions } from './phase1-data.js';
 
@@ -46,7 +46,7 @@ export interface TrainReport {
 export async function trainVariants(request: TrainRequest): Promise<TrainReport> {
   const backend = await selectBackend(request.backend);
   const prepared = await prepareData(request);
-  const { trainTokenizer } = await import('../ml/train.js');
+  const { trainTokenizer } = await import('../ml/tokenizer/train.js');
   const variants: TrainedVariant[] = [];
   for (const variant of request.variants) {
     const checkpoint = path.join(request.out, variant);

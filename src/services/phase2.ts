@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { execa } from 'execa';
 import { ExitCode, RfsqError, inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
-import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
+import { loadCheckpoint, type Checkpoint } from '../ml/tokenizer/checkpoint.js';
 import { selectBackend, type BackendRequest } from '../ml/backend.js';
 import type { Codebook, DraftReport, MainReport, Policy, PolicyDataset } from '../ml/policy/index.js';
 import { writeJsonAtomic } from './files.js';

@@ -4,7 +4,7 @@ import { inputError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import { comparePaired, describePaired, wilsonInterval, type PairedComparison } from '../core/proportion.js';
 import { selectBackend, type BackendRequest } from '../ml/backend.js';
-import { loadCheckpoint, type Checkpoint } from '../ml/checkpoint.js';
+import { loadCheckpoint, type Checkpoint } from '../ml/tokenizer/checkpoint.js';
 import type { Decoding, DepthRow, DraftPolicy, MainPolicy } from '../ml/policy/index.js';
 // Plain JavaScript (no tfjs): the full policy module loads only when the evaluation runs.
 import { chooseDepth } from '../ml/policy/evaluate.js';

@@ -1,4 +1,4 @@
-import { type ChunkSet, chunkSet } from '../../src/ml/config.js';
+import { type ChunkSet, chunkSet } from '../../src/ml/tokenizer/config.js';
 import { Prng } from '../../src/ml/prng.js';
 
 /**

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/ml/backend.js';
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../../src/ml/checkpoint.js';
-import { trainTokenizer } from '../../src/ml/train.js';
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../../src/ml/tokenizer/checkpoint.js';
+import { trainTokenizer } from '../../src/ml/tokenizer/train.js';
 import { exportCheckpoint } from '../../src/services/checkpoint-export.js';
 import { smoothEpisodes } from './synthetic.js';
 

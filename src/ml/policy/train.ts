@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExitCode, RfsqError, inputError } from '../../core/errors.js';
 import { Prng } from '../prng.js';
-import { AdamW, cosineLr } from '../train.js';
+import { AdamW, cosineLr } from '../optimizer.js';
 import { type DraftReport, type MainReport, evaluateDraft, evaluateMain } from './evaluate.js';
 import {
   type CodeShape,

@@ -1,7 +1,7 @@
 import { inputError } from '../../core/errors.js';
-import { pytorchTensors } from '../checkpoint.js';
-import type { RfsqModel } from '../model.js';
-import { levelValues } from '../quantizer.js';
+import { pytorchTensors } from '../tokenizer/checkpoint.js';
+import type { RfsqModel } from '../tokenizer/model.js';
+import { levelValues } from '../tokenizer/quantizer.js';
 import { PyOrderedDict, TorchTensor } from './pickle.js';
 
 /**

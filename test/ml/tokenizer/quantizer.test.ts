@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { modelConfig } from '../../src/ml/config.js';
-import { RfsqModel } from '../../src/ml/model.js';
-import { createQuantizerState, decodeCodes, levelValues, residualQuantize } from '../../src/ml/quantizer.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/ml/safetensors.js';
-import { Prng } from '../../src/ml/prng.js';
-import { smoothEpisodes } from './synthetic.js';
+import { modelConfig } from '../../../src/ml/tokenizer/config.js';
+import { RfsqModel } from '../../../src/ml/tokenizer/model.js';
+import {
+  createQuantizerState,
+  decodeCodes,
+  levelValues,
+  residualQuantize,
+} from '../../../src/ml/tokenizer/quantizer.js';
+import { decodeSafetensors, encodeSafetensors } from '../../../src/ml/safetensors.js';
+import { Prng } from '../../../src/ml/prng.js';
+import { smoothEpisodes } from '../synthetic.js';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);

@@ -2,19 +2,19 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RfsqError } from '../../src/core/errors.js';
-import { selectBackend } from '../../src/ml/backend.js';
+import { RfsqError } from '../../../src/core/errors.js';
+import { selectBackend } from '../../../src/ml/backend.js';
 import {
   denormalizeActions,
   loadCheckpoint,
   normalizeActions,
   saveCheckpoint,
-} from '../../src/ml/checkpoint.js';
-import { modelConfig } from '../../src/ml/config.js';
-import { RfsqModel } from '../../src/ml/model.js';
-import { residualQuantize } from '../../src/ml/quantizer.js';
-import { decodeSafetensors } from '../../src/ml/safetensors.js';
-import { smoothEpisodes } from './synthetic.js';
+} from '../../../src/ml/tokenizer/checkpoint.js';
+import { modelConfig } from '../../../src/ml/tokenizer/config.js';
+import { RfsqModel } from '../../../src/ml/tokenizer/model.js';
+import { residualQuantize } from '../../../src/ml/tokenizer/quantizer.js';
+import { decodeSafetensors } from '../../../src/ml/safetensors.js';
+import { smoothEpisodes } from '../synthetic.js';
 
 let tmp: string;
 const data = smoothEpisodes(3, 64, 8, 9);

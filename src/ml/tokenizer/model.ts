@@ -1,6 +1,6 @@
-import { inputError } from '../core/errors.js';
+import { inputError } from '../../core/errors.js';
 import { type RfsqModelConfig, validateModelConfig } from './config.js';
-import { Prng } from './prng.js';
+import { Prng } from '../prng.js';
 import {
   type QuantizerState,
   cloneQuantizerState,

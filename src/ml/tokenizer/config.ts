@@ -1,4 +1,4 @@
-import { inputError } from '../core/errors.js';
+import { inputError } from '../../core/errors.js';
 
 /** Which residual quantizer the tokenizer uses. See docs/robust-quantizer.md. */
 export type QuantizerVariant = 'naive' | 'robust';

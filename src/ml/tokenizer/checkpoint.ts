@@ -1,13 +1,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { inputError } from '../core/errors.js';
+import { inputError } from '../../core/errors.js';
 import { type NormalizationStats, type RfsqModelConfig, validateModelConfig } from './config.js';
-import { denormalize, normalize } from './data/normalize.js';
+import { denormalize, normalize } from '../data/normalize.js';
 import { RfsqModel } from './model.js';
 import { createQuantizerState, levelValues } from './quantizer.js';
-import { writeCheckpointDir } from './checkpoint-dir.js';
-import { type NamedTensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { writeCheckpointDir } from '../checkpoint-dir.js';
+import { type NamedTensor, decodeSafetensors, encodeSafetensors } from '../safetensors.js';
 
 /**
  * Checkpoint directory layout (format version 1):
