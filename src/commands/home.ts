@@ -4,8 +4,6 @@ import { canPrompt, globalOptions, paint } from '../cli/context.js';
 import { inputError } from '../core/errors.js';
 import { renderRecommendation } from '../cli/render-recommendation.js';
 import { recommend } from '../core/strategy.js';
-import { CONFIG_FILE } from '../pipeline/config.js';
-import { initProject } from '../services/project.js';
 import { Settings } from '../services/settings.js';
 
 /**
@@ -25,6 +23,10 @@ export function registerHome(program: Command): void {
       return;
     }
     const wizard = await import('../wizard/RunWizard.js');
+    const [{ CONFIG_FILE }, { initProject }] = await Promise.all([
+      import('../pipeline/config.js'),
+      import('../services/project.js'),
+    ]);
     if (!existsSync(CONFIG_FILE)) {
       const { askInitInputs } = await import('../wizard/InitWizard.js');
       const answers = await askInitInputs(undefined, false);

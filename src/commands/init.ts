@@ -3,17 +3,18 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
 import { canPrompt, globalOptions, note, printJson } from '../cli/context.js';
-import { CONFIG_FILE, type TemplateName } from '../pipeline/config.js';
-import { initProject, parseTemplateName } from '../services/project.js';
+import type { TemplateName } from '../pipeline/config.js';
 import { Settings } from '../services/settings.js';
-import { dropInStatus, installDropIn } from '../services/dropin.js';
 
 /** The drop-in module's status in a checkout; a checkout that is not a directory is an input error. */
-function checkoutStatus(dir: string): 'missing' | 'same' | 'different' {
+function checkoutStatus(
+  dropIn: typeof import('../services/dropin.js'),
+  dir: string,
+): 'missing' | 'same' | 'different' {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw inputError(`${dir} is not a directory`, 'pass your checkout of Oscar-Ge/RVQExperiment');
   }
-  return dropInStatus(dir);
+  return dropIn.dropInStatus(dir);
 }
 
 interface InitFlags {
@@ -67,6 +68,13 @@ export function registerInit(program: Command): void {
     )
     .action(async (flags: InitFlags, command: Command) => {
       const options = globalOptions(command);
+      // Loaded here, not at start-up (see src/cli/main.ts).
+      const [{ CONFIG_FILE }, { initProject, parseTemplateName }, dropIn] = await Promise.all([
+        import('../pipeline/config.js'),
+        import('../services/project.js'),
+        import('../services/dropin.js'),
+      ]);
+      const { installDropIn } = dropIn;
       const configExists = existsSync(path.join(flags.dir, CONFIG_FILE));
       let template: TemplateName | undefined = flags.template ? parseTemplateName(flags.template) : undefined;
       const vars = parseVars(flags.var);
@@ -83,7 +91,7 @@ export function registerInit(program: Command): void {
         const answers = await askInitInputs(
           template,
           configExists && !force,
-          offerModule ? checkoutStatus : undefined,
+          offerModule ? (dir) => checkoutStatus(dropIn, dir) : undefined,
         );
         if (!answers) {
           note(`kept the existing ${CONFIG_FILE}`);
@@ -106,7 +114,11 @@ export function registerInit(program: Command): void {
         );
       }
       // Refuse before writing anything: the module check must not fail after the config was written.
-      if (researchCode !== undefined && !replaceModule && checkoutStatus(researchCode) === 'different') {
+      if (
+        researchCode !== undefined &&
+        !replaceModule &&
+        checkoutStatus(dropIn, researchCode) === 'different'
+      ) {
         await installDropIn(researchCode, false);
       }
       const result = await initProject({ dir: flags.dir, template, vars, force });

@@ -42,7 +42,7 @@ export function registerRecommend(program: Command): void {
       let budget =
         budgetText === undefined ? undefined : { text: budgetText, hours: parseDurationHours(budgetText) };
       let improvement: ResolvedImprovement | undefined = hasImprovementInput(flags)
-        ? resolveImprovement(flags)
+        ? await resolveImprovement(flags)
         : undefined;
 
       if (!budget || !improvement) {

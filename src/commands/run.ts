@@ -4,10 +4,8 @@ import { ExitCode, inputError, RfsqError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { StrategyId } from '../core/plan-facts.js';
 import { canPrompt, globalOptions, note, paint, printJson } from '../cli/context.js';
-import { renderChecklistTable } from '../cli/render-checklist.js';
 import { interruptSignal } from '../cli/interrupt.js';
-import { plainRunPrinter } from '../cli/run-plain.js';
-import { readPipelineConfig, type PipelineConfig } from '../pipeline/config.js';
+import type { PipelineConfig } from '../pipeline/config.js';
 import type {
   PipelineEvent,
   PipelineResult,
@@ -15,11 +13,8 @@ import type {
   StepDecision,
   StepExecutor,
 } from '../pipeline/pipeline.js';
-import { loadState } from '../pipeline/state.js';
 import type { RunQuestion } from '../wizard/RunView.js';
-import { buildChecklist, parseStrategy } from '../services/checklist.js';
-import { gateHandlers, resolvePlan, type UnavailableStep } from '../services/run-plan.js';
-import { phase1Recommendation } from '../services/run-recommendation.js';
+import type { UnavailableStep } from '../services/run-plan.js';
 
 interface RunFlags {
   strategy?: string;
@@ -116,6 +111,24 @@ export function registerRun(program: Command): void {
     )
     .action(async (flags: RunFlags, command: Command) => {
       const options = globalOptions(command);
+      // Loaded here, not at start-up: they bring zod and cli-table3 (see src/cli/main.ts).
+      const [
+        { readPipelineConfig },
+        { loadState },
+        { buildChecklist, parseStrategy },
+        { gateHandlers, resolvePlan },
+        { phase1Recommendation },
+        { renderChecklistTable },
+        { plainRunPrinter },
+      ] = await Promise.all([
+        import('../pipeline/config.js'),
+        import('../pipeline/state.js'),
+        import('../services/checklist.js'),
+        import('../services/run-plan.js'),
+        import('../services/run-recommendation.js'),
+        import('../cli/render-checklist.js'),
+        import('../cli/run-plain.js'),
+      ]);
       const projectDir = path.resolve(flags.dir);
       const config = readPipelineConfig(projectDir);
       const interactive = canPrompt(options);

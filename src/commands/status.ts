@@ -1,10 +1,9 @@
 import path from 'node:path';
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { ExitCode, inputError } from '../core/errors.js';
 import { globalOptions, paint, printJson } from '../cli/context.js';
 import type { LiveJob } from '../pipeline/slurm.js';
-import { isStale, loadState, type RunState } from '../pipeline/state.js';
+import type { RunState } from '../pipeline/state.js';
 
 function duration(record: { startedAt?: string; finishedAt?: string }): string {
   if (!record.startedAt) return '—';
@@ -35,7 +34,13 @@ function renderLeftovers(leftovers: { jobs?: LiveJob[]; note?: string }): string
   ];
 }
 
-function renderStatus(state: RunState, stale: boolean, color: boolean, leftovers: string[]): string {
+function renderStatus(
+  Table: typeof import('cli-table3'),
+  state: RunState,
+  stale: boolean,
+  color: boolean,
+  leftovers: string[],
+): string {
   const colors = paint(color);
   const header = `Run ${state.runId} · strategy ${state.strategy} · ${stale ? colors.yellow('stale (its rfsq process is gone)') : state.status}`;
   const table = new Table({
@@ -75,6 +80,8 @@ export function registerStatus(program: Command): void {
     .addHelpText('after', '\nExamples:\n  rfsq status\n  rfsq status --dir ~/vla --json')
     .action(async (flags: { dir: string }, command: Command) => {
       const options = globalOptions(command);
+      // Loaded here, not at start-up (see src/cli/main.ts).
+      const { isStale, loadState } = await import('../pipeline/state.js');
       const state = loadState(path.resolve(flags.dir));
       if (!state) {
         throw inputError(
@@ -87,7 +94,8 @@ export function registerStatus(program: Command): void {
       if (options.json)
         printJson({ ...state, stale, ...(leftovers.jobs ? { liveJobs: leftovers.jobs } : {}) });
       else {
-        const text = renderStatus(state, stale, options.color, renderLeftovers(leftovers));
+        const { default: Table } = await import('cli-table3');
+        const text = renderStatus(Table, state, stale, options.color, renderLeftovers(leftovers));
         process.stdout.write(`${text}\n`);
       }
       if (stale) process.exitCode = ExitCode.pending;

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../core/errors.js';
 import { canPrompt, globalOptions, note, paint, printJson } from '../cli/context.js';
-import { renderChecklistTable } from '../cli/render-checklist.js';
-import { statePath } from '../pipeline/state.js';
-import { buildChecklist, parseStrategy, watchFiles, type ChecklistReport } from '../services/checklist.js';
-import { hasRunState } from '../services/run-state.js';
+import type { ChecklistReport } from '../services/checklist.js';
 
 interface VerifyFlags {
   metrics: string[];
@@ -33,6 +30,13 @@ export function registerVerify(program: Command): void {
     )
     .action(async (flags: VerifyFlags, command: Command) => {
       const options = globalOptions(command);
+      // Loaded here, not at start-up (see src/cli/main.ts).
+      const [{ statePath }, { buildChecklist, parseStrategy, watchFiles }, { hasRunState }] =
+        await Promise.all([
+          import('../pipeline/state.js'),
+          import('../services/checklist.js'),
+          import('../services/run-state.js'),
+        ]);
       const request = {
         metricsFiles: flags.metrics,
         strategy: parseStrategy(flags.strategy),
@@ -40,9 +44,11 @@ export function registerVerify(program: Command): void {
       };
       const watched = hasRunState(flags.dir) ? [...flags.metrics, statePath(flags.dir)] : flags.metrics;
       const colors = paint(options.color);
+      // The table (cli-table3) loads only when it is printed.
+      const table = options.json ? undefined : await import('../cli/render-checklist.js');
       const show = (report: ChecklistReport) => {
-        if (options.json) printJson(report);
-        else process.stdout.write(`${renderChecklistTable(report, colors)}\n`);
+        if (!table) printJson(report);
+        else process.stdout.write(`${table.renderChecklistTable(report, colors)}\n`);
       };
 
       // Read once up front, so that a missing or malformed file is an error before anything renders.

@@ -1,9 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
 import { inputError } from '../core/errors.js';
 import { improvementPct } from '../core/metrics.js';
 import type { ImprovementSource } from '../core/strategy.js';
-import { readMetricsFile } from './metrics-files.js';
-import { runMetrics } from './run-state.js';
 
 export interface ImprovementFlags {
   improvement?: string;
@@ -78,32 +75,11 @@ export function improvementFromMses(naiveText: string, robustText: string): Reso
   };
 }
 
-/** `--from` takes a metrics file, or a project folder whose run state holds Phase 1's metrics. */
-export function improvementFromFile(file: string): ResolvedImprovement {
-  const isProject = existsSync(file) && statSync(file).isDirectory();
-  const run = isProject ? runMetrics(file) : undefined;
-  if (isProject && !run) {
-    throw inputError(
-      `${file} is a folder with no rfsq run in it`,
-      'pass a metrics file, or run `rfsq run` there first',
-    );
-  }
-  const metrics = run ? run.metrics : readMetricsFile(file).metrics;
-  const naive = metrics['phase1.naive_mse'];
-  const robust = metrics['phase1.robust_mse'];
-  const stated = metrics['phase1.improvement_pct'];
-  if (typeof stated === 'number') return { improvementPct: stated, source: { kind: 'file', file } };
-  if (typeof naive === 'number' && typeof robust === 'number' && naive > 0) {
-    return { improvementPct: improvementPct(naive, robust), source: { kind: 'file', file } };
-  }
-  throw inputError(
-    `${file} has neither phase1.improvement_pct nor both phase1.naive_mse and phase1.robust_mse`,
-    'write them with `rfsq compare --metrics-out`, or pass --improvement',
-  );
-}
-
-/** Resolves the improvement from exactly one of the ways of giving it. */
-export function resolveImprovement(flags: ImprovementFlags): ResolvedImprovement {
+/**
+ * Resolves the improvement from exactly one of the ways of giving it. Reading `--from` loads the run-state
+ * and metrics-file parsers (zod), so they load only then: `rfsq recommend --improvement 44` stays light.
+ */
+export async function resolveImprovement(flags: ImprovementFlags): Promise<ResolvedImprovement> {
   const given = [
     flags.improvement !== undefined && '--improvement',
     (flags.naiveMse !== undefined || flags.robustMse !== undefined) && '--naive-mse/--robust-mse',
@@ -129,6 +105,9 @@ export function resolveImprovement(flags: ImprovementFlags): ResolvedImprovement
       throw inputError('--naive-mse needs --robust-mse', 'pass both held-out MSEs');
     return improvementFromMses(flags.naiveMse, flags.robustMse);
   }
-  if (flags.from !== undefined) return improvementFromFile(flags.from);
+  if (flags.from !== undefined) {
+    const { improvementFromFile } = await import('./improvement-file.js');
+    return improvementFromFile(flags.from);
+  }
   return { source: { kind: 'unmeasured' } };
 }

@@ -1,8 +1,8 @@
 import { Box, Text } from 'ink';
 import { useState } from 'react';
 import { parseDurationHours } from '../core/duration.js';
+import { improvementFromFile } from '../services/improvement-file.js';
 import {
-  improvementFromFile,
   improvementFromMses,
   parseImprovementPct,
   parseMse,
