@@ -28,6 +28,11 @@ const RSS_PROBE =
  * Runs a command to completion and measures its wall time (spawn to exit, startup included) and peak
  * RSS: with GNU time's %M, or (probe method) through RSS_PROBE for Node children; Python children
  * report their own ru_maxrss in their JSON.
+ *
+ * No time limit: a loaded machine makes a run slow, not wrong. Instead a progress line on stderr every
+ * `progressSeconds` (default 30) says what is running and for how long, so a stuck run is seen and
+ * stopped by whoever watches it. `env` adds variables for the child only (e.g. LD_LIBRARY_PATH to pick a
+ * BLAS).
  */
 export async function measure(
   command: string,
@@ -35,7 +40,7 @@ export async function measure(
   method: RssMethod,
   rssFile: string,
   label: string,
-  timeoutMs = 10 * 60 * 1000,
+  options: { env?: NodeJS.ProcessEnv; progressSeconds?: number } = {},
 ): Promise<Measured> {
   await rm(rssFile, { force: true });
   let file = command;
@@ -49,25 +54,25 @@ export async function measure(
   const start = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
-      // Own process group, so that a timeout stops the measured command too, not only the time wrapper.
       const child = spawn(file, argv, {
         stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-        env: { ...process.env, NO_COLOR: '1', RFSQ_BENCH_RSS_FILE: rssFile },
+        env: { ...process.env, ...options.env, NO_COLOR: '1', RFSQ_BENCH_RSS_FILE: rssFile },
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (b: Buffer) => out.push(b));
       child.stderr.on('data', (b: Buffer) => err.push(b));
-      const timer = setTimeout(() => {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      }, timeoutMs);
+      const every = (options.progressSeconds ?? 30) * 1000;
+      const timer = setInterval(() => {
+        const minutes = (performance.now() - start) / 60000;
+        process.stderr.write(`  … ${label}: still running after ${minutes.toFixed(1)} min\n`);
+      }, every);
       child.on('error', (error) => {
-        clearTimeout(timer);
+        clearInterval(timer);
         reject(error);
       });
       child.on('close', (exitCode) => {
-        clearTimeout(timer);
+        clearInterval(timer);
         resolve({
           code: exitCode,
           stdout: Buffer.concat(out).toString('utf8'),

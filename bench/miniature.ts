@@ -33,7 +33,6 @@ import type {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'bin', 'rfsq.js');
-const RUN_TIMEOUT_MS = 30 * 60 * 1000;
 const GOALS = {
   A: { limitSeconds: 600, goalSeconds: 300 },
   B: { limitSeconds: 300, goalSeconds: 300 },
@@ -126,7 +125,6 @@ async function runStrategy(strategy: Strategy, method: RssMethod): Promise<Strat
       method,
       rssFile,
       `rfsq run --strategy ${strategy}`,
-      RUN_TIMEOUT_MS,
     );
     wallSeconds = measured.wallSeconds;
     peakRssKb = measured.peakRssKb;

@@ -1,24 +1,40 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RfsqError } from '../core/errors.js';
-import { registerCompare } from '../commands/compare.js';
-import { registerConfig } from '../commands/config.js';
-import { registerDecode } from '../commands/decode.js';
-import { registerEncode } from '../commands/encode.js';
-import { registerExport } from '../commands/export.js';
-import { registerHome } from '../commands/home.js';
-import { registerImport } from '../commands/import.js';
-import { registerInit } from '../commands/init.js';
-import { registerPhase2 } from '../commands/phase2.js';
-import { registerPhase3 } from '../commands/phase3.js';
-import { registerRecommend } from '../commands/recommend.js';
-import { registerRun } from '../commands/run.js';
-import { registerSim } from '../commands/sim.js';
-import { registerStatus } from '../commands/status.js';
-import { registerTrain } from '../commands/train.js';
-import { registerVerify } from '../commands/verify.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Every command's module, in the order `rfsq --help` lists them. A command's module is imported only when
+ * that command runs (or when all of them are needed: help, no command, an unknown one): importing all
+ * sixteen costs a loaded machine more than the command itself (see bench/startup.ts).
+ */
+const COMMANDS: [string, () => Promise<Register>][] = [
+  ['init', async () => (await import('../commands/init.js')).registerInit],
+  ['recommend', async () => (await import('../commands/recommend.js')).registerRecommend],
+  ['run', async () => (await import('../commands/run.js')).registerRun],
+  ['status', async () => (await import('../commands/status.js')).registerStatus],
+  ['verify', async () => (await import('../commands/verify.js')).registerVerify],
+  ['train', async () => (await import('../commands/train.js')).registerTrain],
+  ['compare', async () => (await import('../commands/compare.js')).registerCompare],
+  ['encode', async () => (await import('../commands/encode.js')).registerEncode],
+  ['phase2', async () => (await import('../commands/phase2.js')).registerPhase2],
+  ['phase3', async () => (await import('../commands/phase3.js')).registerPhase3],
+  ['sim', async () => (await import('../commands/sim.js')).registerSim],
+  ['decode', async () => (await import('../commands/decode.js')).registerDecode],
+  ['export', async () => (await import('../commands/export.js')).registerExport],
+  ['import', async () => (await import('../commands/import.js')).registerImport],
+  ['config', async () => (await import('../commands/config.js')).registerConfig],
+];
+
+/** The command named on the line (the first word that is not a flag; no global flag takes a value). */
+function commandName(argv: string[]): string | undefined {
+  return argv.slice(2).find((word) => !word.startsWith('-'));
+}
+
+/** The program with the named command only, or with every command (and the guided home path). */
+export async function buildProgram(argv: string[]): Promise<Command> {
+  const name = commandName(argv);
   const program = new Command();
   program
     .name('rfsq')
@@ -38,22 +54,16 @@ export function buildProgram(): Command {
         write(`${text.trim()}\nhint: run \`rfsq --help\` or \`rfsq <command> --help\` for the flags\n`);
       },
     });
-  registerHome(program);
-  registerInit(program);
-  registerRecommend(program);
-  registerRun(program);
-  registerStatus(program);
-  registerVerify(program);
-  registerTrain(program);
-  registerCompare(program);
-  registerEncode(program);
-  registerPhase2(program);
-  registerPhase3(program);
-  registerSim(program);
-  registerDecode(program);
-  registerExport(program);
-  registerImport(program);
-  registerConfig(program);
+  // The version needs no command at all.
+  if (name === undefined && (argv.includes('-V') || argv.includes('--version'))) return program;
+  const only = COMMANDS.find(([command]) => command === name);
+  if (only) {
+    (await only[1]())(program);
+    return program;
+  }
+  (await import('../commands/home.js')).registerHome(program);
+  const registers = await Promise.all(COMMANDS.map(([, load]) => load()));
+  for (const register of registers) register(program);
   return program;
 }
 
@@ -69,7 +79,7 @@ export async function main(argv: string[]): Promise<void> {
   if (argv.includes('--no-color') || (process.env.NO_COLOR ?? '') !== '') process.env.FORCE_COLOR = '0';
   const debug = argv.includes('--debug');
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
   } catch (error) {
     process.exitCode = reportError(error, debug);
   }

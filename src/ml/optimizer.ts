@@ -1,5 +1,23 @@
 // Optimizer and schedule shared by the tokenizer and the policy trainers.
 
+/**
+ * A [rows, cols] row-major block of the parameter vector, starting at `offset`, whose transpose the caller
+ * keeps in `transposed` ([cols, rows]). The step writes it as it updates the block, so the copy is current
+ * without a second pass over the weights.
+ */
+export interface TransposedCopy {
+  offset: number;
+  rows: number;
+  cols: number;
+  transposed: Float32Array;
+}
+
+/** What one step saw: whether every gradient it read, and every weight it wrote, is finite. */
+export interface StepCheck {
+  gradsFinite: boolean;
+  paramsFinite: boolean;
+}
+
 /** Adam with decoupled weight decay (AdamW, Loshchilov & Hutter), fused over the flat parameter vector. */
 export class AdamW {
   private readonly m: Float32Array;
@@ -16,21 +34,83 @@ export class AdamW {
     this.v = new Float32Array(size);
   }
 
-  step(params: Float32Array, grads: Float32Array, lr: number, weightDecay: number): void {
+  /**
+   * One step over every parameter, in one pass that also checks the gradients and the new weights for
+   * NaN and infinities (x * 0 is NaN exactly when x is not finite, and NaN survives a sum: cheaper than a
+   * Number.isFinite call per value, and no second and third pass over a million values), and refreshes
+   * the transposed copies the caller keeps (`copies`, disjoint blocks).
+   */
+  step(
+    params: Float32Array,
+    grads: Float32Array,
+    lr: number,
+    weightDecay: number,
+    copies: readonly TransposedCopy[] = [],
+  ): StepCheck {
     this.t += 1;
     const { beta1: b1, beta2: b2, eps, m, v } = this;
     const bc1 = 1 - Math.pow(b1, this.t);
     const bc2 = 1 - Math.pow(b2, this.t);
     const decay = 1 - lr * weightDecay;
-    for (let i = 0; i < params.length; i++) {
-      const g = grads[i] as number;
-      const mi = b1 * (m[i] as number) + (1 - b1) * g;
-      const vi = b2 * (v[i] as number) + (1 - b2) * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      params[i] = (params[i] as number) * decay - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+    // PyTorch's form of the update: one square root and one division per value.
+    const k: StepConstants = { b1, b2, eps, decay, stepSize: lr / bc1, sqrtBc2: Math.sqrt(bc2) };
+    let gradProbe = 0;
+    let paramProbe = 0;
+    const sorted = [...copies].sort((a, b) => a.offset - b.offset);
+    let i = 0;
+    for (const copy of sorted) {
+      for (; i < copy.offset; i++) {
+        gradProbe += (grads[i] as number) * 0;
+        paramProbe += adamUpdate(params, grads, m, v, i, k) * 0;
+      }
+      // The block row by row, writing its transpose as it goes (the cols cache lines one row touches stay
+      // cached for the next rows).
+      const { offset, rows, cols, transposed } = copy;
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++) {
+          const at = offset + r * cols + c;
+          gradProbe += (grads[at] as number) * 0;
+          const p = adamUpdate(params, grads, m, v, at, k);
+          paramProbe += p * 0;
+          transposed[c * rows + r] = p;
+        }
+      i = offset + rows * cols;
     }
+    for (; i < params.length; i++) {
+      gradProbe += (grads[i] as number) * 0;
+      paramProbe += adamUpdate(params, grads, m, v, i, k) * 0;
+    }
+    return { gradsFinite: gradProbe === 0, paramsFinite: paramProbe === 0 };
   }
+}
+
+interface StepConstants {
+  b1: number;
+  b2: number;
+  eps: number;
+  decay: number;
+  /** lr / (1 - beta1^t). */
+  stepSize: number;
+  /** sqrt(1 - beta2^t). */
+  sqrtBc2: number;
+}
+
+/** Updates parameter i and its moments; returns the new (float32) weight. Small enough for V8 to inline. */
+function adamUpdate(
+  params: Float32Array,
+  grads: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  i: number,
+  k: StepConstants,
+): number {
+  const g = grads[i] as number;
+  const mi = k.b1 * (m[i] as number) + (1 - k.b1) * g;
+  const vi = k.b2 * (v[i] as number) + (1 - k.b2) * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  params[i] = (params[i] as number) * k.decay - (k.stepSize * mi) / (Math.sqrt(vi) / k.sqrtBc2 + k.eps);
+  return params[i] as number;
 }
 
 /** Linear warm-up then cosine decay to 0. `step` is 0-based. */

@@ -139,7 +139,19 @@ describe('softmaxCrossEntropy', () => {
     const z = Float32Array.from({ length: 4 * levels }, () => rng.normal());
     const labels = Int32Array.from([0, 3, 6, 2]);
     const smoothing = 0.2;
-    const { loss, grad } = softmaxCrossEntropy(z, labels, levels, smoothing);
+    const softmax = (values: Float32Array) => {
+      const p = new Float32Array(values.length);
+      for (let i = 0; i < values.length; i += levels) {
+        const row = values.subarray(i, i + levels);
+        const sum = row.reduce((acc, v) => acc + Math.exp(v), 0);
+        row.forEach((v, k) => (p[i + k] = Math.exp(v) / sum));
+      }
+      return p;
+    };
+    const probs = softmax(z);
+    const { loss, grad } = softmaxCrossEntropy(probs, labels, levels, smoothing);
+    // The gradient is written over the probabilities, in place.
+    expect(grad).toBe(probs);
     const lossOf = (values: Float32Array) => {
       let total = 0;
       labels.forEach((y, i) => {
@@ -163,7 +175,11 @@ describe('softmaxCrossEntropy', () => {
       expect(grad[i]).toBeCloseTo((lossOf(up) - lossOf(down)) / (2 * h), 4);
     }
     // Without smoothing it is the plain cross-entropy of the label.
-    expect(softmaxCrossEntropy(z, labels, levels).loss).toBeGreaterThan(0);
+    expect(softmaxCrossEntropy(softmax(z), labels, levels).loss).toBeGreaterThan(0);
+    // A probability that underflows float32 costs -log(2^-149) in the loss, not an infinite loss.
+    const certain = new Float32Array(levels);
+    certain[0] = 1;
+    expect(softmaxCrossEntropy(certain, Int32Array.from([6]), levels).loss).toBeCloseTo(149 * Math.LN2, 6);
   });
 });
 
