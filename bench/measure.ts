@@ -12,6 +12,11 @@ export interface Measured {
   wallSeconds: number;
   /** Peak resident set size of the child in KiB, or null when the method cannot see it. */
   peakRssKb: number | null;
+  /**
+   * User + system CPU seconds of the command and its children (GNU time's %U + %S), or null without GNU
+   * time. Unlike wall time it barely moves with the machine's load, so runs on a busy machine compare.
+   */
+  cpuSeconds: number | null;
 }
 
 /**
@@ -47,7 +52,7 @@ export async function measure(
   let argv = args;
   if (method === 'gnu-time') {
     file = GNU_TIME;
-    argv = ['-f', '%M', '-o', rssFile, command, ...args];
+    argv = ['-f', '%M %U %S', '-o', rssFile, command, ...args];
   } else if (command === process.execPath) {
     argv = ['--import', RSS_PROBE, ...args];
   }
@@ -87,11 +92,14 @@ export async function measure(
     throw new Error(`${label} exited with code ${String(code)}:\n${tail}`);
   }
   let peakRssKb: number | null = null;
+  let cpuSeconds: number | null = null;
   if (existsSync(rssFile)) {
     // GNU time writes "Command exited with non-zero status" lines before the figure on failure.
     const last = (await readFile(rssFile, 'utf8')).trim().split('\n').pop() ?? '';
-    const kb = Number(last);
+    const [kb, user, system] = last.split(' ').map(Number) as [number, number?, number?];
     if (Number.isFinite(kb) && kb > 0) peakRssKb = kb;
+    if (user !== undefined && system !== undefined && Number.isFinite(user + system))
+      cpuSeconds = user + system;
   }
-  return { stdout, wallSeconds, peakRssKb };
+  return { stdout, wallSeconds, peakRssKb, cpuSeconds };
 }

@@ -52,6 +52,8 @@ interface StrategyRun {
   strategy: Strategy;
   dir: string;
   wallSeconds: number;
+  /** User + system CPU seconds of the whole run (GNU time), null without it. */
+  cpuSeconds: number | null;
   peakRssKb: number | null;
   exitCode: number;
   steps: StepTiming[];
@@ -119,6 +121,7 @@ async function runStrategy(strategy: Strategy, method: RssMethod): Promise<Strat
   let exitCode = 0;
   let wallSeconds = 0;
   let peakRssKb: number | null = null;
+  let cpuSeconds: number | null = null;
   try {
     const measured = await measure(
       process.execPath,
@@ -129,12 +132,13 @@ async function runStrategy(strategy: Strategy, method: RssMethod): Promise<Strat
     );
     wallSeconds = measured.wallSeconds;
     peakRssKb = measured.peakRssKb;
+    cpuSeconds = measured.cpuSeconds;
   } catch (error) {
     // A failing checklist item does not fail the run; a failing step does, and the bench says so.
     exitCode = 1;
     log(error instanceof Error ? error.message : String(error));
   }
-  return { strategy, dir, wallSeconds, peakRssKb, exitCode, ...(await readRun(dir)) };
+  return { strategy, dir, wallSeconds, cpuSeconds, peakRssKb, exitCode, ...(await readRun(dir)) };
 }
 
 /** The steps' timings and metrics from a project's run state. */
@@ -321,6 +325,7 @@ async function main(): Promise<void> {
           strategy: 'A',
           dir: args.project,
           wallSeconds: Number.NaN,
+          cpuSeconds: null,
           peakRssKb: null,
           exitCode: 0,
           ...(await readRun(args.project)),
@@ -339,6 +344,8 @@ async function main(): Promise<void> {
         run.exitCode === 0 ? 'ok' : 'failed',
         num(run.wallSeconds, 1),
       ]);
+      if (run.cpuSeconds !== null)
+        timing.push([run.strategy, 'total CPU (user + system, all processes)', '', num(run.cpuSeconds, 1)]);
     }
     lines.push('Wall time per step (fresh project: demo collection included)', timing.toString(), '');
 
