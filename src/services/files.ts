@@ -9,7 +9,10 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const target = path.resolve(file);
   await mkdir(path.dirname(target), { recursive: true });
   const temporary = `${target}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await open(temporary, 'w');
+  // Errors name what the user gave (the target and its folder), not our temporary file.
+  const handle = await open(temporary, 'w').catch((error: NodeJS.ErrnoException) => {
+    throw Object.assign(error, { path: path.dirname(target) });
+  });
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -20,7 +23,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await rename(temporary, target);
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
+    throw Object.assign(error as NodeJS.ErrnoException, { path: target });
   }
 }
 
