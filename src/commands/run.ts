@@ -120,7 +120,15 @@ export function registerRun(program: Command): void {
       const config = readPipelineConfig(projectDir);
       const interactive = canPrompt(options);
       let strategy: StrategyId | undefined = parseStrategy(flags.strategy);
-      if (!strategy && flags.resume) strategy = parseStrategy(loadState(projectDir)?.strategy);
+      if (!strategy && flags.resume) {
+        const saved = loadState(projectDir);
+        if (!saved)
+          throw inputError(
+            `there is no run to resume in ${projectDir}`,
+            'start one with `rfsq run --strategy A`, B or C (see `rfsq recommend`)',
+          );
+        strategy = parseStrategy(saved.strategy);
+      }
       if (!strategy) {
         if (!interactive)
           throw inputError('the strategy is missing', 'pass --strategy A, B or C (see `rfsq recommend`)');

@@ -67,6 +67,13 @@ function renderStatus(state: RunState, stale: boolean, color: boolean, leftovers
   return [header, table.toString(), ...gates, ...leftovers, ...hint].join('\n');
 }
 
+/** The README's exit codes: a run left unfinished (stale, interrupted) is incomplete, a failed one failed. */
+function statusExitCode(state: RunState, stale: boolean): number {
+  if (stale || state.status === 'interrupted') return ExitCode.pending;
+  if (state.status === 'failed' || state.status === 'stopped') return ExitCode.checkFailed;
+  return ExitCode.ok;
+}
+
 export function registerStatus(program: Command): void {
   program
     .command('status')
@@ -90,6 +97,6 @@ export function registerStatus(program: Command): void {
         const text = renderStatus(state, stale, options.color, renderLeftovers(leftovers));
         process.stdout.write(`${text}\n`);
       }
-      if (stale) process.exitCode = ExitCode.pending;
+      process.exitCode = statusExitCode(state, stale);
     });
 }

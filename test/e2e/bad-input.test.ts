@@ -1,8 +1,10 @@
-import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/ml/data/npy.js';
-import { rfsq, tempDir } from '../helpers/cli.js';
+import { ROOT, rfsq, tempDir } from '../helpers/cli.js';
+
+const LOCAL_CONFIG = readFileSync(path.join(ROOT, 'templates/pipeline/local.json'), 'utf8');
 
 /**
  * The fault sweep's bad inputs (issue 16), each run through the built binary: exit 2, one `error:`
@@ -74,6 +76,20 @@ const CASES: BadInput[] = [
     args: (dir) => ['verify', '--metrics', path.join(dir, 'a-folder')],
     error: /metrics file .*a-folder is a folder, where a file is needed/,
     hint: /give the path of a file/,
+  },
+  {
+    name: 'status of a state file written by a newer rfsq',
+    args: () => ['status'],
+    files: { '.rfsq/state.json': JSON.stringify({ version: 99, runId: 'from-the-future' }) },
+    error: /state\.json was written by a newer rfsq \(state format 99; this rfsq reads 1\)/,
+    hint: /update rfsq/,
+  },
+  {
+    name: 'run --resume with no saved run',
+    args: () => ['run', '--resume', '--yes'],
+    files: { 'rfsq.config.json': LOCAL_CONFIG },
+    error: /there is no run to resume in /,
+    hint: /rfsq run --strategy A/,
   },
 ];
 
