@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
 import { canPrompt, globalOptions, note, printJson } from '../cli/context.js';
 import { CONFIG_FILE, type TemplateName } from '../pipeline/config.js';
-import { initProject, parseTemplateName } from '../services/project.js';
+import { initProject, parseTemplateName, readTemplate } from '../services/project.js';
+import { checkTemplateVars } from '../cli/template-vars.js';
 import { Settings } from '../services/settings.js';
 import { dropInStatus, installDropIn } from '../services/dropin.js';
 
@@ -70,7 +71,7 @@ export function registerInit(program: Command): void {
       const configExists = existsSync(path.join(flags.dir, CONFIG_FILE));
       let template: TemplateName | undefined = flags.template ? parseTemplateName(flags.template) : undefined;
       const vars = parseVars(flags.var);
-      if (flags.data) vars.data = flags.data;
+      if (flags.data !== undefined) vars.data = flags.data;
       let force = flags.force === true;
       let researchCode = flags.researchCode;
       let replaceModule = force;
@@ -109,6 +110,7 @@ export function registerInit(program: Command): void {
       if (researchCode !== undefined && !replaceModule && checkoutStatus(researchCode) === 'different') {
         await installDropIn(researchCode, false);
       }
+      checkTemplateVars(readTemplate(template), vars);
       const result = await initProject({ dir: flags.dir, template, vars, force });
       const module = researchCode === undefined ? null : await installDropIn(researchCode, replaceModule);
       if (options.json) {

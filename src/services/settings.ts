@@ -1,5 +1,10 @@
 import Conf from 'conf';
-import { CHECKLIST_IDS, overrideShape, type ThresholdOverride } from '../core/checklist.js';
+import {
+  CHECKLIST_IDS,
+  overrideShape,
+  validateThreshold,
+  type ThresholdOverride,
+} from '../core/checklist.js';
 import { parseDurationHours } from '../core/duration.js';
 import { inputError } from '../core/errors.js';
 
@@ -43,7 +48,7 @@ function thresholdSpec(itemId: string): SettingSpec | undefined {
   return {
     description: `threshold of checklist item ${itemId}`,
     example: shape === 'range' ? '40-60' : '0.015',
-    parse: (text, key) => parseThreshold(text, shape, key),
+    parse: (text, key) => validateThreshold(itemId, parseThreshold(text, shape, key), key),
   };
 }
 

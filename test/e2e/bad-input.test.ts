@@ -91,6 +91,46 @@ const CASES: BadInput[] = [
     error: /there is no run to resume in /,
     hint: /rfsq run --strategy A/,
   },
+  {
+    name: 'config set threshold.p2.main_acc 91 (a percentage where a fraction belongs)',
+    args: () => ['config', 'set', 'threshold.p2.main_acc', '91'],
+    error: /threshold\.p2\.main_acc is 91, outside 0–1/,
+    hint: /write 0\.92, not 92/,
+  },
+  {
+    name: 'verify: phase1.improvement_pct 500',
+    args: (dir) => ['verify', '--metrics', path.join(dir, 'metrics.json')],
+    files: { 'metrics.json': '{"phase1.improvement_pct": 500}' },
+    error: /phase1\.improvement_pct in .* is 500, above 100/,
+    hint: /at most 100/,
+  },
+  {
+    name: 'verify: 1e999 (Infinity once parsed)',
+    args: (dir) => ['verify', '--metrics', path.join(dir, 'metrics.json')],
+    files: { 'metrics.json': '{"phase1.naive_mse": 1e999}' },
+    error: /phase1\.naive_mse in .* is Infinity, not a finite number/,
+    hint: /MSE is a non-negative number/,
+  },
+  ...[
+    ['phase2Epochs=abc', /--var phase2Epochs=abc is passed to `rfsq phase2 train --epochs`|--policy-epochs/],
+    [
+      'trials=0',
+      /--var trials=0 is passed to `rfsq phase3 eval --trials`, and --trials "0" must be a whole number ≥ 1/,
+    ],
+    ['actionEps=-1', /--action-eps "-1" must be a number ≥ 0/],
+    ['data=', /--var data= is empty/],
+  ].map(([assignment, error]): BadInput => ({
+    name: `init --var ${String(assignment)}`,
+    args: (dir) => ['init', '--template', 'local', '--dir', dir, '--var', String(assignment)],
+    error: error as RegExp,
+    hint: /e\.g\. --var \w+=/,
+  })),
+  {
+    name: 'init --data "" (empty)',
+    args: (dir) => ['init', '--template', 'local', '--dir', dir, '--data', ''],
+    error: /--var data= is empty/,
+    hint: /e\.g\. --var data=sim/,
+  },
 ];
 
 let checkpointDir: string;
