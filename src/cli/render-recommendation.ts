@@ -1,6 +1,7 @@
 import { formatHourRange } from '../core/duration.js';
 import type { Recommendation } from '../core/strategy.js';
 import type { Paint } from './context.js';
+import { rfsqInvocation } from './shell.js';
 
 function describeSource(recommendation: Recommendation): string {
   const source = recommendation.inputs.improvementSource;
@@ -117,6 +118,8 @@ export function renderRecommendation(recommendation: Recommendation, paint: Pain
     }
   }
   lines.push('');
-  lines.push(`Next: ${paint.cyan(recommendation.nextCommand)}`);
+  // The rule names the tool `rfsq`; the user types it as it runs here (`npx rfsq` in a clone).
+  const next = recommendation.nextCommand.replace(/(^|&& )rfsq /g, `$1${rfsqInvocation()} `);
+  lines.push(`Next: ${paint.cyan(next)}`);
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@ import { canPrompt, globalOptions, note, printJson } from '../cli/context.js';
 import { CONFIG_FILE, type TemplateName } from '../pipeline/config.js';
 import { initProject, parseTemplateName, readTemplate } from '../services/project.js';
 import { checkTemplateVars } from '../cli/template-vars.js';
+import { projectDirArgs, rfsqCommandLine } from '../cli/shell.js';
 import { Settings } from '../services/settings.js';
 import { dropInStatus, installDropIn } from '../services/dropin.js';
 
@@ -118,7 +119,9 @@ export function registerInit(program: Command): void {
         return;
       }
       process.stdout.write(
-        `${result.overwritten ? 'Overwrote' : 'Wrote'} ${result.file} (template ${template})\n`,
+        result.unchanged
+          ? `${result.file} already holds the ${template} template with these settings: kept as it is\n`
+          : `${result.overwritten ? 'Overwrote' : 'Wrote'} ${result.file} (template ${template})\n`,
       );
       if (module) {
         const what =
@@ -129,9 +132,9 @@ export function registerInit(program: Command): void {
               : 'written';
         process.stdout.write(`rfsq's drop-in tokenizer: ${module.file} (${what})\n`);
       }
-      const dir = flags.dir === '.' ? '' : ` --dir ${flags.dir}`;
+      const dir = projectDirArgs(flags.dir);
       process.stdout.write(
-        `Next: rfsq run --strategy B --dry-run${dir}   (or \`rfsq recommend\` to choose the strategy)\n`,
+        `Next: ${rfsqCommandLine(['run', '--strategy', 'B', '--dry-run', ...dir])}   (or \`${rfsqCommandLine(['recommend'])}\` to choose the strategy)\n`,
       );
     });
 }

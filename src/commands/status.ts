@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { ExitCode, inputError } from '../core/errors.js';
 import { globalOptions, paint, printJson } from '../cli/context.js';
+import { projectDirArgs, rfsqCommandLine } from '../cli/shell.js';
 import type { LiveJob } from '../pipeline/slurm.js';
 import { isStale, loadState, type RunState } from '../pipeline/state.js';
 
@@ -35,7 +36,13 @@ function renderLeftovers(leftovers: { jobs?: LiveJob[]; note?: string }): string
   ];
 }
 
-function renderStatus(state: RunState, stale: boolean, color: boolean, leftovers: string[]): string {
+function renderStatus(
+  state: RunState,
+  stale: boolean,
+  color: boolean,
+  leftovers: string[],
+  dirArgs: string[],
+): string {
   const colors = paint(color);
   const header = `Run ${state.runId} · strategy ${state.strategy} · ${stale ? colors.yellow('stale (its rfsq process is gone)') : state.status}`;
   const table = new Table({
@@ -62,7 +69,7 @@ function renderStatus(state: RunState, stale: boolean, color: boolean, leftovers
   const gates = state.gates.map((gate) => `gate ${gate.gate}: ${gate.decision} — ${gate.message}`);
   const hint =
     stale || state.status === 'interrupted' || state.status === 'failed'
-      ? ['Continue with: rfsq run --resume']
+      ? [`Continue with: ${rfsqCommandLine(['run', '--resume', ...dirArgs])}`]
       : [];
   return [header, table.toString(), ...gates, ...leftovers, ...hint].join('\n');
 }
@@ -94,7 +101,13 @@ export function registerStatus(program: Command): void {
       if (options.json)
         printJson({ ...state, stale, ...(leftovers.jobs ? { liveJobs: leftovers.jobs } : {}) });
       else {
-        const text = renderStatus(state, stale, options.color, renderLeftovers(leftovers));
+        const text = renderStatus(
+          state,
+          stale,
+          options.color,
+          renderLeftovers(leftovers),
+          projectDirArgs(flags.dir),
+        );
         process.stdout.write(`${text}\n`);
       }
       process.exitCode = statusExitCode(state, stale);

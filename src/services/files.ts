@@ -57,7 +57,12 @@ export function formatJson(value: unknown, indent = '', prefixWidth = 0): string
   return JSON.stringify(value);
 }
 
+/** The text of a JSON file rfsq writes: formatJson and a final newline. */
+export function jsonText(value: unknown): string {
+  return `${formatJson(value)}\n`;
+}
+
 /** writeFileAtomic of JSON, formatted as the project's Prettier formats it. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, `${formatJson(value)}\n`);
+  await writeFileAtomic(file, jsonText(value));
 }
