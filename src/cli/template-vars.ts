@@ -15,6 +15,8 @@ const FLAG_RULES: Record<string, (text: string, flag: string) => unknown> = {
   '--action-eps': (text, flag) => parseNumber(text, flag, { min: 0 }),
 };
 
+const isFlag = (word: string) => word.startsWith('--');
+
 /**
  * Checks the vars a user sets on a template: none may be empty, and one that an rfsq step passes to a
  * flag must be what that flag accepts. The error names the var, the step's command and the template's value.
@@ -34,12 +36,7 @@ export function checkTemplateVars(template: PipelineConfig, vars: Record<string,
           rule(value, flag!);
         } catch (error) {
           if (!(error instanceof RfsqError)) throw error;
-          const command = argv
-            .slice(
-              0,
-              argv.findIndex((part) => part.startsWith('--')),
-            )
-            .join(' ');
+          const command = argv.slice(0, argv.findIndex(isFlag)).join(' ');
           throw inputError(
             `--var ${name}=${value} is passed to \`${command} ${flag}\`, and ${error.message}`,
             example,
