@@ -36,6 +36,11 @@ export function canPrompt(options: GlobalOptions): boolean {
   );
 }
 
+/** The terminal's width, to fit text to; none when stdout is not a terminal (a pipe keeps long lines). */
+export function terminalWidth(): number | undefined {
+  return process.stdout.isTTY ? process.stdout.columns : undefined;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ExitCode, RfsqError } from '../core/errors.js';
+import { ExitCode, fileSystemError, RfsqError } from '../core/errors.js';
 
 type Register = (program: Command) => void;
 
@@ -85,7 +85,9 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-function reportError(error: unknown, debug: boolean): number {
+function reportError(thrown: unknown, debug: boolean): number {
+  // A filesystem error about a path the user gave is their input to fix, not a bug of rfsq.
+  const error = fileSystemError(thrown) ?? thrown;
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
     if (error.code === 'commander.help') return ExitCode.ok;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { canPrompt, globalOptions, paint } from '../cli/context.js';
+import { canPrompt, globalOptions, paint, terminalWidth } from '../cli/context.js';
 import { inputError } from '../core/errors.js';
 import { renderRecommendation } from '../cli/render-recommendation.js';
 import { recommend } from '../core/strategy.js';
@@ -52,7 +52,9 @@ export function registerHome(program: Command): void {
       improvementPct: answers.improvement.improvementPct,
       improvementSource: answers.improvement.source,
     });
-    process.stdout.write(`${renderRecommendation(recommendation, paint(options.color))}\n\n`);
+    process.stdout.write(
+      `${renderRecommendation(recommendation, paint(options.color), terminalWidth())}\n\n`,
+    );
     if (!recommendation.strategy) return;
     if (!(await wizard.askYesNo(`Run strategy ${recommendation.strategy} now?`))) return;
     await program.parseAsync(['run', '--strategy', recommendation.strategy, '--yes'], { from: 'user' });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { rfsqInvocation, shellQuote } from '../cli/shell.js';
 import { globalOptions, note, printJson } from '../cli/context.js';
 import { parseChoice } from '../cli/parse.js';
 
@@ -38,7 +39,7 @@ export function registerImport(program: Command): void {
         `${report.from} (${report.writtenBy}, '${report.stateDictKey}') → ${report.out}\n` +
           `  ${report.variant} tokenizer, quantizer ${report.quantizer}, ${a.actionDim} → ${a.latentDim} × ${a.numLayers} layers × ${a.numLevels} levels\n` +
           `  normalization: ${report.normalization}\n` +
-          `Next: rfsq compare --robust ${report.variant === 'robust' ? report.out : '<robust dir>'} --naive ${report.variant === 'naive' ? report.out : '<naive dir>'} --data <held-out data>\n`,
+          `Next: ${rfsqInvocation()} compare --robust ${report.variant === 'robust' ? shellQuote(report.out) : '<robust dir>'} --naive ${report.variant === 'naive' ? shellQuote(report.out) : '<naive dir>'} --data <held-out data>\n`,
       );
     });
 }

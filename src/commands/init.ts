@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
 import { canPrompt, globalOptions, note, printJson } from '../cli/context.js';
 import type { TemplateName } from '../pipeline/config.js';
+import { checkTemplateVars } from '../cli/template-vars.js';
+import { projectDirArgs, rfsqCommandLine } from '../cli/shell.js';
 import { Settings } from '../services/settings.js';
 
 /** The drop-in module's status in a checkout; a checkout that is not a directory is an input error. */
@@ -69,7 +71,7 @@ export function registerInit(program: Command): void {
     .action(async (flags: InitFlags, command: Command) => {
       const options = globalOptions(command);
       // Loaded here, not at start-up (see src/cli/main.ts).
-      const [{ CONFIG_FILE }, { initProject, parseTemplateName }, dropIn] = await Promise.all([
+      const [{ CONFIG_FILE }, { initProject, parseTemplateName, readTemplate }, dropIn] = await Promise.all([
         import('../pipeline/config.js'),
         import('../services/project.js'),
         import('../services/dropin.js'),
@@ -78,7 +80,7 @@ export function registerInit(program: Command): void {
       const configExists = existsSync(path.join(flags.dir, CONFIG_FILE));
       let template: TemplateName | undefined = flags.template ? parseTemplateName(flags.template) : undefined;
       const vars = parseVars(flags.var);
-      if (flags.data) vars.data = flags.data;
+      if (flags.data !== undefined) vars.data = flags.data;
       let force = flags.force === true;
       let researchCode = flags.researchCode;
       let replaceModule = force;
@@ -121,6 +123,7 @@ export function registerInit(program: Command): void {
       ) {
         await installDropIn(researchCode, false);
       }
+      checkTemplateVars(readTemplate(template), vars);
       const result = await initProject({ dir: flags.dir, template, vars, force });
       const module = researchCode === undefined ? null : await installDropIn(researchCode, replaceModule);
       if (options.json) {
@@ -128,7 +131,9 @@ export function registerInit(program: Command): void {
         return;
       }
       process.stdout.write(
-        `${result.overwritten ? 'Overwrote' : 'Wrote'} ${result.file} (template ${template})\n`,
+        result.unchanged
+          ? `${result.file} already holds the ${template} template with these settings: kept as it is\n`
+          : `${result.overwritten ? 'Overwrote' : 'Wrote'} ${result.file} (template ${template})\n`,
       );
       if (module) {
         const what =
@@ -139,9 +144,9 @@ export function registerInit(program: Command): void {
               : 'written';
         process.stdout.write(`rfsq's drop-in tokenizer: ${module.file} (${what})\n`);
       }
-      const dir = flags.dir === '.' ? '' : ` --dir ${flags.dir}`;
+      const dir = projectDirArgs(flags.dir);
       process.stdout.write(
-        `Next: rfsq run --strategy B --dry-run${dir}   (or \`rfsq recommend\` to choose the strategy)\n`,
+        `Next: ${rfsqCommandLine(['run', '--strategy', 'B', '--dry-run', ...dir])}   (or \`${rfsqCommandLine(['recommend'])}\` to choose the strategy)\n`,
       );
     });
 }

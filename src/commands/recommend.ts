@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseDurationHours } from '../core/duration.js';
 import { inputError } from '../core/errors.js';
 import { recommend } from '../core/strategy.js';
-import { canPrompt, globalOptions, paint, printJson } from '../cli/context.js';
+import { canPrompt, globalOptions, paint, printJson, terminalWidth } from '../cli/context.js';
 import { renderRecommendation } from '../cli/render-recommendation.js';
 import {
   hasImprovementInput,
@@ -66,6 +66,9 @@ export function registerRecommend(program: Command): void {
         improvementSource: improvement.source,
       });
       if (options.json) printJson(recommendation);
-      else process.stdout.write(`${renderRecommendation(recommendation, paint(options.color))}\n`);
+      else
+        process.stdout.write(
+          `${renderRecommendation(recommendation, paint(options.color), terminalWidth())}\n`,
+        );
     });
 }

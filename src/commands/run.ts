@@ -6,6 +6,7 @@ import type { StrategyId } from '../core/plan-facts.js';
 import { canPrompt, globalOptions, note, paint, printJson } from '../cli/context.js';
 import { interruptSignal } from '../cli/interrupt.js';
 import type { PipelineConfig } from '../pipeline/config.js';
+import { projectDirArgs, rfsqCommandLine, shellQuote } from '../cli/shell.js';
 import type {
   PipelineEvent,
   PipelineResult,
@@ -29,6 +30,10 @@ interface RunFlags {
   variant: string[];
 }
 
+/** Items failing on the local template are the miniature's measured results, not a broken tool. */
+const MINIATURE_FAILURES =
+  'note: the failing items are the miniature\'s honest results, measured at small scale against the plan\'s thresholds, not faults of rfsq; README.md, "What the miniature measured", explains each';
+
 /** A step that exited 0 without one of the metrics it should have printed. */
 interface MissingMetrics {
   step: string;
@@ -49,18 +54,13 @@ function describeDryRun(decisions: StepDecision[], unavailable: UnavailableStep[
       ? ` (est. ${decision.estimateHours[0]}–${decision.estimateHours[1]} h)`
       : '';
     const commands = [decision.argv, ...(decision.then ?? [])]
-      .map((argv) => `\n   $ ${argv.map(quote).join(' ')}`)
+      .map((argv) => `\n   $ ${argv.map(shellQuote).join(' ')}`)
       .join('');
     return `${index + 1}. ${decision.id}: ${decision.action} (${decision.reason})${estimate}\n   ${decision.title}${commands}\n   in ${decision.cwd}`;
   });
   for (const step of unavailable)
     lines.push(`-  ${step.id}: not available here (${step.reason})\n   ${step.title}`);
   return lines.join('\n');
-}
-
-/** Shows an argument the way a shell would need it, for copy and paste. */
-function quote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The steps of this run that finished without some of their expected metrics, and which ones. */
@@ -133,7 +133,15 @@ export function registerRun(program: Command): void {
       const config = readPipelineConfig(projectDir);
       const interactive = canPrompt(options);
       let strategy: StrategyId | undefined = parseStrategy(flags.strategy);
-      if (!strategy && flags.resume) strategy = parseStrategy(loadState(projectDir)?.strategy);
+      if (!strategy && flags.resume) {
+        const saved = loadState(projectDir);
+        if (!saved)
+          throw inputError(
+            `there is no run to resume in ${projectDir}`,
+            'start one with `rfsq run --strategy A`, B or C (see `rfsq recommend`)',
+          );
+        strategy = parseStrategy(saved.strategy);
+      }
       if (!strategy) {
         if (!interactive)
           throw inputError('the strategy is missing', 'pass --strategy A, B or C (see `rfsq recommend`)');
@@ -247,6 +255,7 @@ export function registerRun(program: Command): void {
         });
       } else {
         process.stdout.write(`${renderChecklistTable(report, paint(options.color))}\n`);
+        if (config.template === 'local' && report.summary.fail > 0) note(MINIATURE_FAILURES);
         if (unverified.length > 0) note(`run incomplete: ${missingMessage(unverified)}; see each step's log`);
         const partial = missing.filter((entry) => entry.status !== 'unverified');
         if (partial.length > 0) note(`note: ${missingMessage(partial)}`);
@@ -254,7 +263,7 @@ export function registerRun(program: Command): void {
       }
       if (result.status === 'interrupted') {
         throw new RfsqError('run interrupted; completed steps are kept', {
-          hint: 'continue with `rfsq run --resume`',
+          hint: `continue with \`${rfsqCommandLine(['run', '--resume', ...projectDirArgs(flags.dir)])}\``,
           exitCode: ExitCode.interrupted,
         });
       }

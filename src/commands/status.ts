@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, inputError } from '../core/errors.js';
 import { globalOptions, paint, printJson } from '../cli/context.js';
+import { projectDirArgs, rfsqCommandLine } from '../cli/shell.js';
 import type { LiveJob } from '../pipeline/slurm.js';
 import type { RunState } from '../pipeline/state.js';
 
@@ -40,6 +41,7 @@ function renderStatus(
   stale: boolean,
   color: boolean,
   leftovers: string[],
+  dirArgs: string[],
 ): string {
   const colors = paint(color);
   const header = `Run ${state.runId} · strategy ${state.strategy} · ${stale ? colors.yellow('stale (its rfsq process is gone)') : state.status}`;
@@ -67,9 +69,16 @@ function renderStatus(
   const gates = state.gates.map((gate) => `gate ${gate.gate}: ${gate.decision} — ${gate.message}`);
   const hint =
     stale || state.status === 'interrupted' || state.status === 'failed'
-      ? ['Continue with: rfsq run --resume']
+      ? [`Continue with: ${rfsqCommandLine(['run', '--resume', ...dirArgs])}`]
       : [];
   return [header, table.toString(), ...gates, ...leftovers, ...hint].join('\n');
+}
+
+/** The README's exit codes: a run left unfinished (stale, interrupted) is incomplete, a failed one failed. */
+function statusExitCode(state: RunState, stale: boolean): number {
+  if (stale || state.status === 'interrupted') return ExitCode.pending;
+  if (state.status === 'failed' || state.status === 'stopped') return ExitCode.checkFailed;
+  return ExitCode.ok;
 }
 
 export function registerStatus(program: Command): void {
@@ -95,9 +104,16 @@ export function registerStatus(program: Command): void {
         printJson({ ...state, stale, ...(leftovers.jobs ? { liveJobs: leftovers.jobs } : {}) });
       else {
         const { default: Table } = await import('cli-table3');
-        const text = renderStatus(Table, state, stale, options.color, renderLeftovers(leftovers));
+        const text = renderStatus(
+          Table,
+          state,
+          stale,
+          options.color,
+          renderLeftovers(leftovers),
+          projectDirArgs(flags.dir),
+        );
         process.stdout.write(`${text}\n`);
       }
-      if (stale) process.exitCode = ExitCode.pending;
+      process.exitCode = statusExitCode(state, stale);
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { inputError } from '../core/errors.js';
 import { globalOptions, note, printJson } from '../cli/context.js';
 import { parseChoice, parseInteger, parseNumber } from '../cli/parse.js';
+import { rfsqCommandLine } from '../cli/shell.js';
 import { formatSeconds, Progress } from '../cli/progress.js';
 import { interruptSignal } from '../cli/interrupt.js';
 import { DEFAULT_TRAINING as D } from '../core/training-defaults.js';
@@ -134,7 +135,7 @@ export function registerTrain(program: Command): void {
         }
         if (variants.length === 2) {
           process.stdout.write(
-            `Next: rfsq compare --naive ${report.variants[0]!.checkpoint} --robust ${report.variants[1]!.checkpoint} --metrics-out ${flags.out}/metrics.json\n`,
+            `Next: ${rfsqCommandLine(['compare', '--naive', report.variants[0]!.checkpoint, '--robust', report.variants[1]!.checkpoint, '--metrics-out', `${flags.out}/metrics.json`])}\n`,
           );
         }
       } finally {

@@ -1,5 +1,9 @@
+import { inputError } from './errors.js';
 import {
   describeSource,
+  valueProblem,
+  VALUE_RULES,
+  type ValueKind,
   withDerivedMetrics,
   type MetricName,
   type Metrics,
@@ -172,6 +176,34 @@ export function applyOverride(comparison: Comparison, override: ThresholdOverrid
     default:
       return comparison;
   }
+}
+
+/** The kind of value each unit shows, whose rule (VALUE_RULES) a threshold of that unit must obey too. */
+const UNIT_KINDS: Record<Exclude<ChecklistItem['unit'], 'path'>, ValueKind> = {
+  mse: 'mse',
+  percent: 'percent',
+  fraction: 'fraction',
+  points: 'fraction-difference',
+  ms: 'ms',
+};
+
+/**
+ * A threshold override is held to the rule of the item's values, so that a threshold no value can
+ * reach (91 for an accuracy, shown as "> 9100%") is refused where it is entered. `key` names it.
+ */
+export function validateThreshold(
+  itemId: string,
+  override: ThresholdOverride,
+  key: string,
+): ThresholdOverride {
+  const item = CHECKLIST.find((candidate) => candidate.id === itemId);
+  if (!item || item.unit === 'path') return override;
+  const kind = UNIT_KINDS[item.unit];
+  for (const value of typeof override === 'number' ? [override] : [override.min, override.max]) {
+    const problem = valueProblem(kind, value);
+    if (problem) throw inputError(`${key} ${problem}`, VALUE_RULES[kind].hint);
+  }
+  return override;
 }
 
 /** Which items can take which override: used to validate settings. */

@@ -113,6 +113,47 @@ export function parseMetricsDocument(document: unknown, file: string): ParsedMet
   return parsed;
 }
 
+/**
+ * The range of each kind of value: one definition, applied to metrics files, to checklist thresholds
+ * (`rfsq config set threshold.…`) and wherever else a value of that kind enters. `fraction-difference`
+ * is a difference of two fractions (main minus naive accuracy), `points` one in percentage points.
+ */
+export const VALUE_RULES = {
+  mse: { min: 0, hint: 'MSE is a non-negative number in normalized action units' },
+  percent: {
+    max: 100,
+    hint: 'improvement is (naive − robust) / naive × 100: a percentage of at most 100, e.g. 44 for 44%',
+  },
+  fraction: { min: 0, max: 1, hint: 'accuracies and rates are fractions from 0 to 1: write 0.92, not 92' },
+  'fraction-difference': {
+    min: -1,
+    max: 1,
+    hint: 'a difference of two fractions, from -1 to 1: write 0.01 for one point, not 1',
+  },
+  points: {
+    min: -100,
+    max: 100,
+    hint: 'a difference of success rates in percentage points, from -100 to 100',
+  },
+  ms: { min: 0, hint: 'times are non-negative numbers of milliseconds' },
+  count: { min: 0, integer: true, hint: 'a count is a whole number ≥ 0' },
+} as const satisfies Record<string, { min?: number; max?: number; integer?: boolean; hint: string }>;
+
+export type ValueKind = keyof typeof VALUE_RULES;
+
+/** What is wrong with `value` as a value of `kind` ("is 500, above 100"), or undefined when it is fine. */
+export function valueProblem(kind: ValueKind, value: number): string | undefined {
+  const rule: { min?: number; max?: number; integer?: boolean } = VALUE_RULES[kind];
+  // JSON.parse turns 1e999 into Infinity, which JSON.stringify would show as null.
+  if (!Number.isFinite(value)) return `is ${value}, not a finite number`;
+  if (rule.integer && !Number.isInteger(value)) return `is ${value}, not a whole number`;
+  const { min, max } = rule;
+  const outside = (min !== undefined && value < min) || (max !== undefined && value > max);
+  if (!outside) return undefined;
+  if (min !== undefined && max !== undefined) return `is ${value}, outside ${min}–${max}`;
+  return min !== undefined ? `is ${value}, below ${min}` : `is ${value}, above ${max}`;
+}
+
 export function validateMetricValue(name: MetricName, value: unknown, file: string): MetricValue {
   const kind = METRICS[name].kind;
   if (kind === 'path') {
@@ -121,32 +162,15 @@ export function validateMetricValue(name: MetricName, value: unknown, file: stri
     }
     return value;
   }
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
+  if (typeof value !== 'number') {
     throw inputError(
       `${name} in ${file} must be a finite number, got ${JSON.stringify(value)}`,
-      hintFor(kind),
+      VALUE_RULES[kind].hint,
     );
   }
-  if (kind === 'fraction' && (value < 0 || value > 1)) {
-    throw inputError(`${name} in ${file} is ${value}, outside 0–1`, hintFor(kind));
-  }
-  if ((kind === 'mse' || kind === 'ms') && value < 0) {
-    throw inputError(`${name} in ${file} is negative (${value})`, hintFor(kind));
-  }
+  const problem = valueProblem(kind, value);
+  if (problem) throw inputError(`${name} in ${file} ${problem}`, VALUE_RULES[kind].hint);
   return value;
-}
-
-function hintFor(kind: string): string {
-  switch (kind) {
-    case 'fraction':
-      return 'accuracies and rates are fractions from 0 to 1: write 0.92, not 92';
-    case 'mse':
-      return 'MSE is a non-negative number in normalized action units';
-    case 'ms':
-      return 'times are non-negative numbers of milliseconds';
-    default:
-      return 'improvement is a percentage, e.g. 44 for 44%';
-  }
 }
 
 /** Improvement of the Robust tokenizer over the naive one, in percent. */

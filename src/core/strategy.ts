@@ -7,7 +7,7 @@ import {
 } from './plan-facts.js';
 
 /** Bands of the measured improvement of Robust over naive RFSQ, in percent. */
-export type ImprovementBand = 'above40' | 'from20to40' | 'below20' | 'unmeasured';
+export type ImprovementBand = 'above40' | 'from20to40' | 'below20' | 'worse' | 'unmeasured';
 /** Tiers of the time budget; each tier holds budgets at least as long as its floor. */
 export type BudgetTier = 'atLeast3d' | 'atLeast2d' | 'atLeast4h' | 'atLeast1h' | 'less';
 
@@ -22,7 +22,8 @@ export const BUDGET_TIERS: { tier: BudgetTier; minHours: number; label: string }
 export const IMPROVEMENT_BANDS: { band: ImprovementBand; label: string }[] = [
   { band: 'above40', label: 'improvement > 40%' },
   { band: 'from20to40', label: 'improvement 20–40% (inclusive)' },
-  { band: 'below20', label: 'improvement < 20%' },
+  { band: 'below20', label: 'improvement 0–20%' },
+  { band: 'worse', label: 'Robust worse than naive, improvement < 0%' },
   { band: 'unmeasured', label: 'improvement not measured' },
 ];
 
@@ -33,6 +34,10 @@ interface RuleCell {
 
 const LOW_GAIN_WARNING =
   'The improvement is below 20%: retraining Phase 2 is probably not worth it. Check the implementation first: were both MSEs measured on held-out episodes, is there enough data, are the hyperparameters sane?';
+
+/** Every strategy switches to the Robust decoder (B sooner, A and C later): none helps when it is worse. */
+const WORSE_THAN_NAIVE =
+  "Do not switch: the Robust tokenizer's held-out MSE is higher than the naive one's, so switching to its decoder (B), or retraining on its codes (A or C), would make actions worse. Keep the naive tokenizer, and check the Robust implementation and training, then measure again.";
 
 const TOO_SHORT = 'Less than 1 hour cannot fit Phase 1 (2–3 h in the plan), let alone a strategy.';
 
@@ -76,6 +81,13 @@ export const STRATEGY_RULE: Record<ImprovementBand, Record<BudgetTier, RuleCell>
     atLeast1h: { strategy: 'B', reason: LOW_GAIN_WARNING },
     less: { strategy: null, reason: TOO_SHORT },
   },
+  worse: {
+    atLeast3d: { strategy: null, reason: WORSE_THAN_NAIVE },
+    atLeast2d: { strategy: null, reason: WORSE_THAN_NAIVE },
+    atLeast4h: { strategy: null, reason: WORSE_THAN_NAIVE },
+    atLeast1h: { strategy: null, reason: WORSE_THAN_NAIVE },
+    less: { strategy: null, reason: WORSE_THAN_NAIVE },
+  },
   unmeasured: {
     atLeast3d: { strategy: 'C', reason: 'The gain is unknown: strategy C measures it in its first stage.' },
     atLeast2d: { strategy: 'C', reason: 'The gain is unknown: strategy C measures it in its first stage.' },
@@ -96,7 +108,7 @@ export function improvementBand(improvementPct: number | undefined): Improvement
   if (improvementPct === undefined) return 'unmeasured';
   if (improvementPct > 40) return 'above40';
   if (improvementPct >= 20) return 'from20to40';
-  return 'below20';
+  return improvementPct < 0 ? 'worse' : 'below20';
 }
 
 export function budgetTier(budgetHours: number): BudgetTier {
@@ -149,14 +161,9 @@ export function recommend(inputs: RecommendationInputs): Recommendation {
   const bandLabel = IMPROVEMENT_BANDS.find((entry) => entry.band === band)!.label;
   const tierLabel = BUDGET_TIERS.find((entry) => entry.tier === tier)!.label;
   const measured =
-    inputs.improvementPct === undefined ? 'not measured' : `${roundTo(inputs.improvementPct, 2)}% measured`;
+    inputs.improvementPct === undefined ? '' : ` (${roundTo(inputs.improvementPct, 2)}% measured)`;
   const warnings: string[] = [];
   if (band === 'below20') warnings.push(LOW_GAIN_WARNING);
-  if (inputs.improvementPct !== undefined && inputs.improvementPct < 0) {
-    warnings.push(
-      'The Robust tokenizer is worse than the naive one: check the implementation before anything else.',
-    );
-  }
   if (facts) warnings.push(...facts.caveats);
   const steps = (facts?.steps ?? []).map((step) => ({
     ...step,
@@ -169,7 +176,7 @@ export function recommend(inputs: RecommendationInputs): Recommendation {
       id: `${band}/${tier}`,
       improvementBand: band,
       budgetTier: tier,
-      text: `${bandLabel} (${measured}) and ${tierLabel} (${inputs.budgetText} = ${roundTo(inputs.budgetHours, 2)} h) → ${cell.strategy ?? 'no strategy'}`,
+      text: `${bandLabel}${measured} and ${tierLabel} (${inputs.budgetText} = ${roundTo(inputs.budgetHours, 2)} h) → ${cell.strategy ?? 'no strategy'}`,
       reason: cell.reason,
     },
     inputs: {
@@ -187,7 +194,7 @@ export function recommend(inputs: RecommendationInputs): Recommendation {
       rows: facts?.expectedGains ?? [],
     },
     warnings: [...new Set(warnings)],
-    nextCommand: nextCommandFor(cell.strategy, inputs.improvementPct !== undefined),
+    nextCommand: nextCommandFor(cell.strategy, band),
   };
 }
 
@@ -195,8 +202,10 @@ export function recommend(inputs: RecommendationInputs): Recommendation {
  * The first thing to run: measure Phase 1 when the gain is unknown (seconds on the embedded
  * default), else the strategy itself through `rfsq run`, which runs the plan's steps in order.
  */
-function nextCommandFor(strategy: StrategyId | null, measured: boolean): string {
-  if (!measured)
+function nextCommandFor(strategy: StrategyId | null, band: ImprovementBand): string {
+  if (band === 'worse')
+    return 'rfsq compare --train --data demo --metrics-out metrics.json   (measure again once fixed; or your .hdf5)';
+  if (band === 'unmeasured')
     return 'rfsq compare --train --data demo --metrics-out metrics.json   (or your .hdf5 for --data)';
   if (strategy === null) return 'rfsq recommend --time-budget 1d …   (nothing fits under an hour)';
   return `rfsq init --template local && rfsq run --strategy ${strategy}   (or --template modal / slurm)`;

@@ -143,6 +143,13 @@ export function pendingStep(logPath: string): StepRecord {
 export function parseRunState(document: unknown, file: string): RunState {
   const result = runStateSchema.safeParse(document);
   if (result.success) return result.data;
+  const version = (document as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && version > STATE_VERSION) {
+    throw inputError(
+      `run state ${file} was written by a newer rfsq (state format ${version}; this rfsq reads ${STATE_VERSION})`,
+      'update rfsq (npm install), or move the file aside to start a new run with this version',
+    );
+  }
   const issue = result.error.issues[0];
   const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
   throw new RfsqError(`run state ${file} is corrupt: field "${field}": ${issue?.message ?? 'invalid'}`, {

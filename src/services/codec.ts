@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { inputError } from '../core/errors.js';
 import { loadCheckpoint, type Checkpoint } from '../ml/tokenizer/checkpoint.js';
-import { chunkEpisodes, loadActions, readNpy, writeNpy } from '../ml/data/index.js';
+import { chunkEpisodes, loadActions, readNpy } from '../ml/data/index.js';
+import { encodeNpy } from '../ml/data/npy.js';
+import { writeFileAtomic } from './files.js';
 
 /** A checkpoint that can take raw actions: it must carry its normalization statistics. */
 async function loadTokenizer(dir: string): Promise<Checkpoint> {
@@ -45,7 +47,7 @@ export async function encodeActions(options: {
   );
   const codes = checkpoint.encode(chunks.data);
   const shape = [chunks.count, chunk, latentDim, numLayers];
-  await writeNpy(options.output, codes, shape);
+  await writeFileAtomic(options.output, encodeNpy(codes, shape));
   const totalSteps = dataset.episodes.reduce((sum, episode) => sum + episode.steps, 0);
   return {
     checkpoint: path.resolve(options.checkpoint),
@@ -101,7 +103,7 @@ export async function decodeCodes(options: {
   const start = performance.now();
   const actions = checkpoint.denormalize(checkpoint.decodeFromCodes(codes));
   const shape = [count!, chunk!, actionDim];
-  await writeNpy(options.output, actions, shape);
+  await writeFileAtomic(options.output, encodeNpy(actions, shape));
   return {
     checkpoint: path.resolve(options.checkpoint),
     input: options.input,

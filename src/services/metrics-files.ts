@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { inputError } from '../core/errors.js';
+import { fileSystemError, inputError } from '../core/errors.js';
 import { parseMetricsDocument, type MetricName, type Metrics, type MetricSource } from '../core/metrics.js';
 import { isResultsFile, mapRawMetrics, resultsFileMap, resultsFileMetrics } from '../pipeline/extractors.js';
 
@@ -27,10 +27,7 @@ export function readMetricsFile(file: string, fineGrainedTasks: readonly string[
         'check the path, or write one with `rfsq compare --metrics-out`',
       );
     }
-    throw inputError(
-      `cannot read metrics file ${file} (${code ?? String(error)})`,
-      'check the file permissions',
-    );
+    throw fileSystemError(error, { file, what: 'metrics file' }) ?? error;
   }
   let document: unknown;
   try {

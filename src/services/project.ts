@@ -8,7 +8,7 @@ import {
   type PipelineConfig,
   type TemplateName,
 } from '../pipeline/config.js';
-import { writeJsonAtomic } from './files.js';
+import { jsonText, writeJsonAtomic } from './files.js';
 
 /** src/services and dist/src/services both sit three folders below the package root. */
 const TEMPLATE_DIR = new URL('../../../templates/pipeline/', import.meta.url);
@@ -41,15 +41,17 @@ export interface InitResult {
   file: string;
   config: PipelineConfig;
   overwritten: boolean;
+  /** The file held exactly what this init would write, and was left as it was (a rerun of the Quick start). */
+  unchanged: boolean;
 }
 
-/** Writes rfsq.config.json from a template; an existing file is replaced only with force. */
+/**
+ * Writes rfsq.config.json from a template; an existing file is replaced only with force. One that
+ * already holds exactly what would be written is left alone, so running init twice is not an error.
+ */
 export async function initProject(request: InitRequest): Promise<InitResult> {
   const file = path.resolve(request.dir, CONFIG_FILE);
   const exists = existsSync(file);
-  if (exists && !request.force) {
-    throw inputError(`${file} already exists`, 'pass --force to overwrite it, or edit it by hand');
-  }
   const template = readTemplate(request.template);
   for (const key of Object.keys(request.vars)) {
     if (!(key in template.vars)) {
@@ -60,6 +62,14 @@ export async function initProject(request: InitRequest): Promise<InitResult> {
     }
   }
   const config: PipelineConfig = { ...template, vars: { ...template.vars, ...request.vars } };
+  if (exists && !request.force) {
+    if (readFileSync(file, 'utf8') === jsonText(config))
+      return { file, config, overwritten: false, unchanged: true };
+    throw inputError(
+      `${file} already exists, and differs from what this init would write`,
+      'keep it (`run` reads it as it is), or pass --force to replace it',
+    );
+  }
   await writeJsonAtomic(file, config);
-  return { file, config, overwritten: exists };
+  return { file, config, overwritten: exists, unchanged: false };
 }

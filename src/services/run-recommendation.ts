@@ -11,6 +11,8 @@ export function phase1Recommendation(raw: Metrics, settings = new Settings()): s
   const improvement = withDerivedMetrics(raw)['phase1.improvement_pct'];
   if (typeof improvement !== 'number') return undefined;
   const shown = `${Math.round(improvement * 100) / 100}%`;
+  if (improvement < 0)
+    return `Measured improvement ${shown}: Robust is worse than naive, and \`rfsq recommend\` advises against switching (check the Robust implementation first).`;
   const budget = settings.timeBudget();
   const pick = (text: string) =>
     recommend({

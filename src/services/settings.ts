@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CHECKLIST_IDS, overrideShape, type ThresholdOverride } from '../core/checklist.js';
+import {
+  CHECKLIST_IDS,
+  overrideShape,
+  validateThreshold,
+  type ThresholdOverride,
+} from '../core/checklist.js';
 import { parseDurationHours } from '../core/duration.js';
 import { inputError } from '../core/errors.js';
 import { writeFileAtomicSync } from './files.js';
@@ -46,7 +51,7 @@ function thresholdSpec(itemId: string): SettingSpec | undefined {
   return {
     description: `threshold of checklist item ${itemId}`,
     example: shape === 'range' ? '40-60' : '0.015',
-    parse: (text, key) => parseThreshold(text, shape, key),
+    parse: (text, key) => validateThreshold(itemId, parseThreshold(text, shape, key), key),
   };
 }
 

@@ -14,6 +14,17 @@ interface ChecklistViewProps {
   report: ChecklistReport;
 }
 
+const VALUE_WIDTH = 14;
+
+/**
+ * The value column: padded, and cut to leave a space before the threshold. A long value (a checkpoint
+ * path) keeps its end, where the folder's name is, behind an ellipsis.
+ */
+function valueCell(text: string): string {
+  const room = VALUE_WIDTH - 1;
+  return (text.length <= room ? text : `…${text.slice(-(room - 1))}`).padEnd(VALUE_WIDTH);
+}
+
 /** The checklist, one line an item, grouped by phase. */
 export function ChecklistView({ report }: ChecklistViewProps) {
   return (
@@ -30,7 +41,7 @@ export function ChecklistView({ report }: ChecklistViewProps) {
                   <Text>
                     {'  '}
                     <Text color={style.color}>{style.symbol}</Text> {item.label.padEnd(32)}
-                    {(item.value === null ? '—' : formatValue(item.value, item.unit)).padEnd(14)}
+                    {valueCell(item.value === null ? '—' : formatValue(item.value, item.unit))}
                     <Text dimColor>{item.threshold}</Text>
                   </Text>
                   {/* Why an item is pending although a value exists (a training figure), or cannot be measured. */}

@@ -1,6 +1,7 @@
 import { Box, Text } from 'ink';
 import { useState } from 'react';
 import type { TemplateName } from '../pipeline/config.js';
+import { readTemplate } from '../services/project.js';
 import { Select } from './components/Select.js';
 import { TextPrompt } from './components/TextPrompt.js';
 import { promptWith } from './run-ink.js';
@@ -23,6 +24,8 @@ interface InitWizardProps {
   configExists: boolean;
   /** Offer to put the drop-in module into the research code's checkout (modal/slurm), checked by this. */
   checkout?: CheckoutStatus;
+  /** The local template's own `data`, which Enter keeps: the label names it, so it says what is written. */
+  localData: string;
   onDone: (answers: InitAnswers | null) => void;
 }
 
@@ -34,8 +37,20 @@ const TEMPLATE_CHOICES: { value: TemplateName; label: string; hint: string }[] =
   { value: 'slurm', label: 'slurm', hint: 'each step submitted with sbatch, chained with afterok' },
 ];
 
+/** What each named data source of `rfsq train --data` is. */
+const DATA_MEANING: Record<string, string> = {
+  sim: 'demonstrations collected in the MuJoCo miniature',
+  demo: 'synthetic LIBERO-like actions',
+};
+
 /** `rfsq init` in a terminal: which template, which data, and never an overwrite without asking. */
-export function InitWizard({ template: givenTemplate, configExists, checkout, onDone }: InitWizardProps) {
+export function InitWizard({
+  template: givenTemplate,
+  configExists,
+  checkout,
+  localData,
+  onDone,
+}: InitWizardProps) {
   const [template, setTemplate] = useState<TemplateName | undefined>(givenTemplate);
   const [vars, setVars] = useState<Record<string, string>>({});
   const [module, setModule] = useState<{ researchCode?: string; replaceModule?: boolean }>({});
@@ -70,11 +85,12 @@ export function InitWizard({ template: givenTemplate, configExists, checkout, on
       ) : null}
       {stage === 'data' ? (
         <TextPrompt
-          label="Action data for Phase 1 (.hdf5, .npy, or Enter for the embedded demo):"
-          placeholder="demo"
-          parse={(text) => text.trim() || 'demo'}
+          label={`Action data for Phase 1 (.hdf5, .npy, demo for synthetic actions, or Enter for the template's ${localData}: ${DATA_MEANING[localData] ?? 'its default'}):`}
+          placeholder={localData}
+          parse={(text) => text.trim()}
           onSubmit={(data) => {
-            const chosen: Record<string, string> = data === 'demo' ? {} : { data };
+            // Enter keeps the template's own value, which is what the label names.
+            const chosen: Record<string, string> = data === '' ? {} : { data };
             setVars(chosen);
             afterVars(template!, chosen);
           }}
@@ -131,6 +147,12 @@ export function askInitInputs(
   checkout?: CheckoutStatus,
 ): Promise<InitAnswers | null> {
   return promptWith<InitAnswers | null>((resolve) => (
-    <InitWizard template={template} configExists={configExists} checkout={checkout} onDone={resolve} />
+    <InitWizard
+      template={template}
+      configExists={configExists}
+      checkout={checkout}
+      localData={readTemplate('local').vars.data ?? ''}
+      onDone={resolve}
+    />
   ));
 }

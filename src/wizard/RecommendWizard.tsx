@@ -102,7 +102,7 @@ export function RecommendWizard({
       {stage === 'pct' ? (
         <TextPrompt
           label="Improvement in %:"
-          placeholder="44"
+          placeholder="e.g. 44"
           parse={parseImprovementPct}
           onSubmit={(pct, text) =>
             finish({ improvementPct: pct, source: { kind: 'flag', text: text.trim() } })
@@ -112,7 +112,7 @@ export function RecommendWizard({
       {stage === 'naive-mse' ? (
         <TextPrompt
           label="Naive held-out MSE:"
-          placeholder="0.018"
+          placeholder="e.g. 0.018 (no default)"
           parse={(text) => parseMse(text, 'naive MSE')}
           onSubmit={(_value, text) => {
             setNaiveMseText(text.trim());
@@ -123,7 +123,7 @@ export function RecommendWizard({
       {stage === 'robust-mse' ? (
         <TextPrompt
           label="Robust held-out MSE:"
-          placeholder="0.010"
+          placeholder="e.g. 0.012 (no default)"
           parse={(text) => improvementFromMses(naiveMseText, text.trim())}
           onSubmit={(resolved) => finish(resolved)}
         />
@@ -131,7 +131,7 @@ export function RecommendWizard({
       {stage === 'file' ? (
         <TextPrompt
           label="Metrics file:"
-          placeholder="metrics.json"
+          placeholder="e.g. metrics.json"
           parse={(text) => improvementFromFile(text.trim())}
           onSubmit={(resolved) => finish(resolved)}
         />

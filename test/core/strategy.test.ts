@@ -21,7 +21,7 @@ describe('improvement bands', () => {
     [20, 'from20to40'],
     [19.99, 'below20'],
     [0, 'below20'],
-    [-5, 'below20'],
+    [-5, 'worse'],
     [undefined, 'unmeasured'],
   ] as const)('%s%% is %s', (pct, band) => {
     expect(improvementBand(pct)).toBe(band);
@@ -89,6 +89,25 @@ describe('the strategy rule', () => {
     });
     expect(result.warnings.join(' ')).toMatch(/probably not worth it/);
     expect(result.warnings.join(' ')).toMatch(/held-out/);
+  });
+
+  it('advises against switching when Robust is worse than naive, with no plan gains', () => {
+    const result = recommend({
+      budgetHours: 96,
+      budgetText: '4d',
+      improvementPct: -100,
+      improvementSource: { kind: 'mse', naiveMse: 0.01, robustMse: 0.02 },
+    });
+    expect(result.strategy).toBeNull();
+    expect(result.rule.reason).toMatch(/^Do not switch: the Robust tokenizer's held-out MSE is higher/);
+    expect(result.steps).toEqual([]);
+    expect(result.expectedGains.rows).toEqual([]);
+    expect(result.nextCommand).toMatch(/measure again/);
+  });
+
+  it('says "not measured" once in the rule of an unmeasured improvement', () => {
+    const result = recommend({ budgetHours: 24, budgetText: '1d', improvementSource: unmeasured });
+    expect(result.rule.text).toBe('improvement not measured and budget ≥ 4 hours (1d = 24 h) → B');
   });
 
   it('quotes the inputs in the rule that fired', () => {

@@ -46,7 +46,7 @@ describe('rfsq recommend (built binary)', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('Strategy C');
     expect(result.stdout).toContain('expected, from the integration plan, not measured');
-    expect(result.stdout).toContain('Next: rfsq compare --train --data demo');
+    expect(result.stdout).toMatch(/Next: (npx )?rfsq compare --train --data demo/);
     expect(result.stdout).not.toContain('\u001b[');
   });
 

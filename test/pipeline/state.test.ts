@@ -43,7 +43,7 @@ describe('run state', () => {
       { steps: { a: { status: 'running', logPath: 'l', metrics: { 'phase9.x': 1 }, metricSources: {} } } },
       'steps.a.metrics',
     ],
-    [{ version: 2 }, 'version'],
+    [{ version: 'one' }, 'version'],
   ])('names the corrupt field: %j', (patch, field) => {
     const dir = tempDir();
     const state = { ...createRunState('A', ['a'], () => 'l'), ...patch };
@@ -57,6 +57,13 @@ describe('run state', () => {
     }
     expect(error).toBeInstanceOf(RfsqError);
     expect((error as Error).message).toContain(`"${field}`);
+  });
+
+  it('names a state of a newer format as written by a newer rfsq, not as corrupt', () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, '.rfsq'));
+    writeFileSync(statePath(dir), JSON.stringify({ ...createRunState('A', ['a'], () => 'l'), version: 2 }));
+    expect(() => loadState(dir)).toThrow(/was written by a newer rfsq \(state format 2; this rfsq reads 1\)/);
   });
 
   it('reports invalid JSON clearly', () => {

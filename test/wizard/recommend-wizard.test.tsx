@@ -65,6 +65,10 @@ describe('the recommend wizard', () => {
     await type(stdin, '0.02');
     await press(stdin, ENTER);
     await expect.poll(() => lastFrame()).toContain('Robust held-out MSE');
+    // The plan's projected 0.010 is not offered as if it were a default: Enter alone is refused.
+    expect(lastFrame()).toContain('Robust held-out MSE: e.g. 0.012 (no default)');
+    await press(stdin, ENTER);
+    expect(onDone).not.toHaveBeenCalled();
     await type(stdin, '0.01');
     await press(stdin, ENTER);
     await expect.poll(() => onDone.mock.calls.length).toBe(1);

@@ -33,11 +33,18 @@ export function TextPrompt<T>({ label, placeholder, parse, onSubmit }: TextPromp
     if (key.return) return submit();
     if (key.backspace || key.delete) return update(textRef.current.slice(0, -1));
     if (key.ctrl || key.meta || key.escape || key.tab || key.upArrow || key.downArrow) return;
-    // A fast typist or a paste delivers "0.018\r" as one chunk: the newline still submits.
-    const newline = input.search(/[\r\n]/);
-    if (newline === -1) return update(textRef.current + input);
-    update(textRef.current + input.slice(0, newline));
-    submit();
+    // A paste or key repeat delivers several keys as one chunk ("0.018\r", two DELs): each is applied
+    // in order, so a newline still submits and a backspace still deletes.
+    let next = textRef.current;
+    for (const char of input) {
+      if (char === '\r' || char === '\n') {
+        update(next);
+        return submit();
+      }
+      if (char === '\u007f' || char === '\b') next = next.slice(0, -1);
+      else if (char >= ' ') next += char;
+    }
+    update(next);
   });
   return (
     <Box flexDirection="column">
