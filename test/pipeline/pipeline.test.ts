@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { RfsqError } from '../../src/core/errors.js';
 import { runPipeline, type PipelineEvent, type PlannedStep } from '../../src/pipeline/pipeline.js';
 import { isStale, loadState, saveState, statePath, type RunState } from '../../src/pipeline/state.js';
-import { nodeStep, script, tempDir } from './helpers.js';
+import { lockPath } from '../../src/pipeline/lock.js';
+import { processStartTicks } from '../../src/pipeline/process.js';
+import { nodeStep, script, tempDir, waitFor } from './helpers.js';
 
 /**
  * `node step.mjs <name> [block]`: appends <name> to runs.txt, prints an accuracy line and, with
@@ -266,16 +268,21 @@ describe('runPipeline', () => {
     expect(runs()).toEqual(['one', 'two', 'three']);
   });
 
-  it('refuses to start while another live run holds the state', async () => {
+  it('refuses to start while another live rfsq holds the run lock', async () => {
     const { dir, plan } = project();
     const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
     try {
-      await runPipeline({ projectDir: dir, plan: plan(), strategy: 'A', only: 'one' });
-      const state = loadState(dir) as RunState;
-      saveState(dir, { ...state, status: 'running', pid: live.pid ?? 0 });
-      await expect(
-        runPipeline({ projectDir: dir, plan: plan(), strategy: 'A', resume: true }),
-      ).rejects.toThrow(/in progress/);
+      await waitFor(() => processStartTicks(live.pid ?? 0));
+      mkdirSync(path.join(dir, '.rfsq'), { recursive: true });
+      const holder = {
+        pid: live.pid,
+        startTicks: processStartTicks(live.pid ?? 0),
+        startedAt: new Date().toISOString(),
+      };
+      writeFileSync(lockPath(dir), JSON.stringify(holder));
+      await expect(runPipeline({ projectDir: dir, plan: plan(), strategy: 'A' })).rejects.toThrow(
+        new RegExp(`another rfsq run \\(pid ${live.pid}\\) is in progress`),
+      );
     } finally {
       live.kill('SIGKILL');
     }
