@@ -7,17 +7,11 @@ import { canPrompt, globalOptions, note, paint, printJson } from '../cli/context
 import { renderChecklistTable } from '../cli/render-checklist.js';
 import { interruptSignal } from '../cli/interrupt.js';
 import { plainRunPrinter } from '../cli/run-plain.js';
-import { readPipelineConfig, type PipelineConfig } from '../pipeline/config.js';
-import type {
-  PipelineEvent,
-  PipelineResult,
-  PlannedStep,
-  StepDecision,
-  StepExecutor,
-} from '../pipeline/pipeline.js';
-import { loadState } from '../pipeline/state.js';
-import type { RunQuestion } from '../wizard/RunView.js';
-import { buildChecklist, parseStrategy } from '../services/checklist.js';
+import { CONFIG_FILE, readPipelineConfig, type PipelineConfig } from '../pipeline/config.js';
+import type { PipelineResult, PlannedStep, StepDecision, StepExecutor } from '../pipeline/pipeline.js';
+import { loadState, statePath } from '../pipeline/state.js';
+import type { RunQuestion, RunViewEvent } from '../wizard/RunView.js';
+import { buildChecklist, parseStrategy, watchFiles } from '../services/checklist.js';
 import { gateHandlers, resolvePlan, type UnavailableStep } from '../services/run-plan.js';
 import { phase1Recommendation } from '../services/run-recommendation.js';
 
@@ -168,8 +162,8 @@ export function registerRun(program: Command): void {
           unavailableMessage(plan.unavailable),
         );
 
-      const listeners = new Set<(event: PipelineEvent) => void>();
-      const emit = (event: PipelineEvent) => listeners.forEach((listener) => listener(event));
+      const listeners = new Set<(event: RunViewEvent) => void>();
+      const emit = (event: RunViewEvent) => listeners.forEach((listener) => listener(event));
       const checklistFor = (live: Metrics) =>
         buildChecklist({ metricsFiles: [], strategy, projectDir }, undefined, live);
       const afterStep = (step: string, live?: Metrics) =>
@@ -195,14 +189,24 @@ export function registerRun(program: Command): void {
             return () => askers.delete(asker);
           },
           checklist: checklistFor,
+          // Recomputed when the config or the run state changes, not on every frame.
+          watchInputs: (onChange) =>
+            watchFiles([path.join(projectDir, CONFIG_FILE), statePath(projectDir)], onChange),
           afterStep,
         });
       } else if (!options.json) {
-        listeners.add(plainRunPrinter(undefined, (step) => afterStep(step)));
+        const printer = plainRunPrinter(undefined, (step) => afterStep(step));
+        listeners.add((event) => {
+          if (event.type !== 'interrupting') printer(event);
+        });
       }
 
-      // Ctrl-C: stop the running step's process tree, save the state, exit 130.
-      const interrupt = interruptSignal('stopping the running step; finished steps are kept');
+      // Ctrl-C: stop the running step's process tree, save the state, exit 130. The live view shows the
+      // notice itself.
+      const interrupt = interruptSignal(
+        'stopping the running step; finished steps are kept',
+        finishView ? (message) => emit({ type: 'interrupting', message }) : undefined,
+      );
       let result: PipelineResult;
       try {
         result = await runPipeline({

@@ -10,6 +10,7 @@ import {
 } from './executor.js';
 import { fingerprintStep } from './fingerprint.js';
 import { acquireRunLock } from './lock.js';
+import { measuredSeconds, recordTiming } from './timings.js';
 import { isProcessGroupAlive, isRecordedGroupAlive, killProcessTree, processStartTicks } from './process.js';
 import {
   collectMetrics,
@@ -79,6 +80,8 @@ export interface StepDecision {
   reason: string;
   fingerprint: string;
   estimateHours?: [number, number];
+  /** How long this very command took when it last succeeded in this project (timings.json). */
+  measuredSeconds?: number;
 }
 
 export type PipelineEvent =
@@ -275,6 +278,7 @@ async function runLocked(options: RunPipelineOptions): Promise<PipelineResult> {
   const decisions: StepDecision[] = [];
   for (const step of plan) {
     const fingerprint = await fingerprintStep(step);
+    const measured = measuredSeconds(projectDir, step);
     const record = state.steps[step.id];
     let action: StepAction;
     let reason: string;
@@ -305,6 +309,7 @@ async function runLocked(options: RunPipelineOptions): Promise<PipelineResult> {
       reason,
       fingerprint,
       ...(step.estimateHours ? { estimateHours: step.estimateHours } : {}),
+      ...(measured !== undefined ? { measuredSeconds: measured } : {}),
     });
   }
   if (options.dryRun) return { status: 'planned', state: existing, decisions };
@@ -388,6 +393,13 @@ async function runLocked(options: RunPipelineOptions): Promise<PipelineResult> {
           ...(outcome.reason ? { reason: outcome.reason } : {}),
         };
         saveState(projectDir, state);
+        if (outcome.status === 'succeeded' || outcome.status === 'unverified') {
+          recordTiming(
+            projectDir,
+            step,
+            (Date.parse(outcome.finishedAt) - Date.parse(outcome.startedAt)) / 1000,
+          );
+        }
         emit({ type: 'step-end', step: step.id, outcome });
         if (outcome.status === 'interrupted') return end('interrupted');
         // An unverified step exited 0: the run goes on, and the checklist shows its metrics as pending.
