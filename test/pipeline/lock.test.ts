@@ -99,7 +99,7 @@ else finish();
     const loser = await waitFor(() => {
       const index = codes.findIndex((code) => code !== null);
       return index === -1 ? undefined : index;
-    }, 2400);
+    });
     expect(codes[loser]).toBe(2);
     expect(runs[loser]!.stderr()).toMatch(/error: another rfsq run \(pid \d+\) is in progress/);
     writeFileSync(path.join(dir, 'go'), '');
