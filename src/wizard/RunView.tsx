@@ -37,6 +37,8 @@ interface Current {
   planEstimate: string;
   /** How long this command took when it last succeeded here. */
   measuredSeconds?: number;
+  /** The measured durations of the steps this run executes after this one; undefined if one is unmeasured. */
+  laterSeconds?: number;
   lines: string[];
   metrics: Metrics;
   progress?: StepProgress;
@@ -115,6 +117,14 @@ function describeProgress(progress: StepProgress | undefined): string {
   return `${count}, about ${formatSeconds(perUnit * (progress.total - progress.done))} left in this phase`;
 }
 
+/** The measured time of the steps the run executes after `step`, when every one of them is measured. */
+function laterSeconds(decisions: readonly StepDecision[], step: string): { laterSeconds?: number } {
+  const later = decisions.slice(decisions.findIndex((decision) => decision.id === step) + 1);
+  const toRun = later.filter((decision) => decision.action === 'run');
+  if (toRun.some((decision) => decision.measuredSeconds === undefined)) return {};
+  return { laterSeconds: toRun.reduce((sum, decision) => sum + decision.measuredSeconds!, 0) };
+}
+
 /** The spinner and the elapsed time tick on their own, so a tick redraws them and recomputes nothing. */
 function StepClock({ current }: { current: Current }) {
   const [now, setNow] = useState(() => Date.now());
@@ -128,12 +138,17 @@ function StepClock({ current }: { current: Current }) {
     current.measuredSeconds === undefined
       ? ''
       : ` of about ${formatSeconds(current.measuredSeconds)} (its last run here)`;
+  const runLeft =
+    current.measuredSeconds === undefined || current.laterSeconds === undefined
+      ? ''
+      : `, run: about ${formatSeconds(Math.max(0, current.measuredSeconds - elapsed) + current.laterSeconds)} left`;
   return (
     <Text>
       <Text color="cyan">{frame}</Text> [{current.index + 1}/{current.total}] {current.title}{' '}
       <Text dimColor>
         {formatSeconds(elapsed)}
         {measured}
+        {runLeft}
       </Text>
       {current.planEstimate ? <Text dimColor> ({current.planEstimate})</Text> : null}
     </Text>
@@ -210,6 +225,7 @@ export function RunView({
             startedAt: Date.now(),
             planEstimate: planEstimateOf(decision),
             ...(decision?.measuredSeconds !== undefined ? { measuredSeconds: decision.measuredSeconds } : {}),
+            ...laterSeconds(known, event.step),
             lines: [],
             metrics: {},
           });

@@ -203,7 +203,9 @@ describe('the live run view', () => {
   it("measures the step's rate from its progress lines and shows its last duration here", async () => {
     const { lastFrame, emit, unmount } = await runningView();
     expect(lastFrame()).toContain('estimate: 1m15s, as measured here before');
-    expect(lastFrame()).toMatch(/Train the tokenizers \d+s of about 1m15s \(its last run here\)/);
+    expect(lastFrame()).toMatch(
+      /Train the tokenizers \d+s of about 1m15s \(its last run here\), run: about 1m\d\ds left/,
+    );
     await emit({ type: 'line', step: 'phase1-train', stream: 'stderr', line: 'naive epoch 1/12 loss 0.1' });
     expect(lastFrame()).toContain('  1/12');
     await expect
