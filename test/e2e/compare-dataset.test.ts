@@ -36,7 +36,7 @@ describe('rfsq compare identifies the dataset by content, not by the path string
     heldOut = config.training.heldOutEpisodes;
     expect(heldOut.length).toBeGreaterThan(0);
     expect(heldOut.length).toBeLessThan(20);
-  }, 300_000);
+  });
 
   const compare = async (data: string, cwd: string) => {
     const result = await rfsq(['compare', '--out', out, '--data', data, '--json'], { cwd });

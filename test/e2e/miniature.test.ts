@@ -211,7 +211,7 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
     const show = await rfsq(['sim', 'show', '--task', 'insert', '--seed', '3']);
     expect(show.stdout).toMatch(/insert seed 3: success/);
     expect(show.stdout).toContain('T');
-  }, 240_000);
+  });
 
   it.each([
     [['sim', 'show', '--task', 'juggle'], /Unknown simulated task "juggle"/],

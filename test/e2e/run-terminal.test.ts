@@ -61,9 +61,9 @@ describe('the live run view in a real terminal (tmux)', () => {
     async (rows) => {
       const dir = project();
       start(runCommand(dir), rows);
-      await expect.poll(screen, { timeout: 30_000 }).toMatch(/│ epoch \d+/);
+      await expect.poll(screen, { timeout: 120_000 }).toMatch(/│ epoch \d+/);
       keys('C-c');
-      await expect.poll(screen, { timeout: 30_000 }).toContain('exit=130');
+      await expect.poll(screen, { timeout: 120_000 }).toContain('exit=130');
       const all = history();
       expect(count(all, 'interrupting: stopping the running step')).toBe(1);
       expect(count(all, 'rfsq run · Ctrl-C stops the running step')).toBe(1);
@@ -72,7 +72,6 @@ describe('the live run view in a real terminal (tmux)', () => {
       expect(count(all, 'Robust held-out MSE')).toBe(1);
       expect(all).toMatch(/interrupted +phase1-train/);
     },
-    90_000,
   );
 
   it('keeps the last good checklist while rfsq.config.json is briefly invalid, and recovers', async () => {
@@ -80,20 +79,20 @@ describe('the live run view in a real terminal (tmux)', () => {
     const configFile = path.join(dir, 'rfsq.config.json');
     const config = readFileSync(configFile, 'utf8');
     start(runCommand(dir), 50);
-    await expect.poll(screen, { timeout: 30_000 }).toMatch(/│ epoch \d+/);
+    await expect.poll(screen, { timeout: 120_000 }).toMatch(/│ epoch \d+/);
     expect(screen()).toContain('Robust held-out MSE');
     // An editor saving mid-run: the file is half written for a moment.
     writeFileSync(configFile, config.slice(0, 40));
-    await expect.poll(screen, { timeout: 30_000 }).toContain('checklist not refreshed');
+    await expect.poll(screen, { timeout: 120_000 }).toContain('checklist not refreshed');
     const broken = screen();
     expect(broken).toContain('Robust held-out MSE');
     expect(broken).toMatch(/│ epoch \d+/);
     writeFileSync(configFile, config);
-    await expect.poll(screen, { timeout: 30_000 }).not.toContain('checklist not refreshed');
+    await expect.poll(screen, { timeout: 120_000 }).not.toContain('checklist not refreshed');
     writeFileSync(path.join(dir, 'go'), '');
-    await expect.poll(screen, { timeout: 60_000 }).toContain('exit=0');
+    await expect.poll(screen, { timeout: 120_000 }).toContain('exit=0');
     const all = history();
     expect(all).toMatch(/succeeded +phase3-swap/);
     expect(all).not.toMatch(/at .*\.js:\d+/); // no stack trace
-  }, 120_000);
+  });
 });

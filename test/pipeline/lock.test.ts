@@ -107,5 +107,5 @@ else finish();
     const lines = readFileSync(path.join(dir, 'runs.txt'), 'utf8').trim().split('\n');
     expect(lines.map((line) => line.split(' ')[0])).toEqual(['train', 'compare', 'swap']);
     expect(existsSync(lockPath(dir))).toBe(false);
-  }, 120_000);
+  });
 });

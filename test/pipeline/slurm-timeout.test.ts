@@ -76,5 +76,5 @@ describeWithSlurm('a job that outlives its time limit on the real cluster', () =
       'rfsq-train TIMEOUT',
     ]);
     expect(path.basename(result.state?.jobs?.[0]?.output ?? '')).toBe(`train.${train}.out`);
-  }, 240_000);
+  });
 });

@@ -124,7 +124,7 @@ describeWithSlurm('slurm against the real test cluster', () => {
       500,
     ).then(() => queryJob(job!.jobId, { env: slurmEnv }));
     expect(info).toMatchObject({ state: 'FAILED', exit: '3:0', name: 'rfsq-fails', source: 'sacct -c' });
-  }, 150_000);
+  });
 
   it('a cancellation reports jobs that had already ended as ended, not as cancelled', async () => {
     const dir = tempDir();

@@ -40,11 +40,11 @@ describe('a test file that did not run fails the suite', () => {
       /These test files did not run, so the suite fails:\n\s+\S*skips\.test\.mjs \(every test skipped\)/,
     );
     expect(result.exitCode).toBe(1);
-  }, 120_000);
+  });
 
   it('outside CI, skipped files are listed and the run passes', async () => {
     const result = await vitest(suite(), { PATH: process.env['PATH'] });
     expect(result.stderr).toMatch(/Skipped here \(they run in CI\):\n\s+\S*skips\.test\.mjs/);
     expect(result.exitCode).toBe(0);
-  }, 120_000);
+  });
 });
