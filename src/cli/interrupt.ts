@@ -8,11 +8,18 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
  * itself, which would count as a second Ctrl-C and skip the clean stop. Nothing is being written
  * through conf while a long command runs.
  */
-export function interruptSignal(doing: string): { signal: AbortSignal; dispose: () => void } {
+export function interruptSignal(
+  doing: string,
+  /**
+   * Shows the notice. Default: a line on stderr. A live ink view must show it itself: a write behind
+   * its back moves the cursor, and every later redraw leaves stale lines above it.
+   */
+  announce: (message: string) => void = (message) => process.stderr.write(`\n${message}\n`),
+): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\ninterrupting: ${doing} (Ctrl-C again to quit at once)\n`);
+    announce(`interrupting: ${doing} (Ctrl-C again to quit at once)`);
     controller.abort();
   };
   for (const signal of SIGNALS) {

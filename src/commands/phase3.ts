@@ -245,6 +245,19 @@ export function registerPhase3(program: Command): void {
         backend,
         metricsOut: flags.metricsOut,
         onTrial: (done, total) => progress.update(done / total, 'trials', `${done}/${total}`),
+        // --train-missing trains for minutes before the first trial: say so, epoch by epoch.
+        onInfo: (message) => {
+          progress.done();
+          note(message);
+        },
+        onEpoch: (label, epoch, epochs, loss) => {
+          progress.update(
+            epoch / epochs,
+            `${label} policy epoch ${epoch}/${epochs}`,
+            `loss ${loss.toFixed(4)}`,
+          );
+          if (epoch === epochs) progress.done();
+        },
       });
       progress.done();
       if (options.json) return printJson(report);

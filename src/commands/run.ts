@@ -7,14 +7,8 @@ import { canPrompt, globalOptions, note, paint, printJson } from '../cli/context
 import { interruptSignal } from '../cli/interrupt.js';
 import type { PipelineConfig } from '../pipeline/config.js';
 import { projectDirArgs, rfsqCommandLine, shellQuote } from '../cli/shell.js';
-import type {
-  PipelineEvent,
-  PipelineResult,
-  PlannedStep,
-  StepDecision,
-  StepExecutor,
-} from '../pipeline/pipeline.js';
-import type { RunQuestion } from '../wizard/RunView.js';
+import type { PipelineResult, PlannedStep, StepDecision, StepExecutor } from '../pipeline/pipeline.js';
+import type { RunQuestion, RunViewEvent } from '../wizard/RunView.js';
 import type { UnavailableStep } from '../services/run-plan.js';
 
 interface RunFlags {
@@ -113,9 +107,9 @@ export function registerRun(program: Command): void {
       const options = globalOptions(command);
       // Loaded here, not at start-up: they bring zod and cli-table3 (see src/cli/main.ts).
       const [
-        { readPipelineConfig },
-        { loadState },
-        { buildChecklist, parseStrategy },
+        { CONFIG_FILE, readPipelineConfig },
+        { loadState, statePath },
+        { buildChecklist, parseStrategy, watchFiles },
         { gateHandlers, resolvePlan },
         { phase1Recommendation },
         { renderChecklistTable },
@@ -189,8 +183,8 @@ export function registerRun(program: Command): void {
           unavailableMessage(plan.unavailable),
         );
 
-      const listeners = new Set<(event: PipelineEvent) => void>();
-      const emit = (event: PipelineEvent) => listeners.forEach((listener) => listener(event));
+      const listeners = new Set<(event: RunViewEvent) => void>();
+      const emit = (event: RunViewEvent) => listeners.forEach((listener) => listener(event));
       const checklistFor = (live: Metrics) =>
         buildChecklist({ metricsFiles: [], strategy, projectDir }, undefined, live);
       const afterStep = (step: string, live?: Metrics) =>
@@ -216,14 +210,24 @@ export function registerRun(program: Command): void {
             return () => askers.delete(asker);
           },
           checklist: checklistFor,
+          // Recomputed when the config or the run state changes, not on every frame.
+          watchInputs: (onChange) =>
+            watchFiles([path.join(projectDir, CONFIG_FILE), statePath(projectDir)], onChange),
           afterStep,
         });
       } else if (!options.json) {
-        listeners.add(plainRunPrinter(undefined, (step) => afterStep(step)));
+        const printer = plainRunPrinter(undefined, (step) => afterStep(step));
+        listeners.add((event) => {
+          if (event.type !== 'interrupting') printer(event);
+        });
       }
 
-      // Ctrl-C: stop the running step's process tree, save the state, exit 130.
-      const interrupt = interruptSignal('stopping the running step; finished steps are kept');
+      // Ctrl-C: stop the running step's process tree, save the state, exit 130. The live view shows the
+      // notice itself.
+      const interrupt = interruptSignal(
+        'stopping the running step; finished steps are kept',
+        finishView ? (message) => emit({ type: 'interrupting', message }) : undefined,
+      );
       let result: PipelineResult;
       try {
         result = await runPipeline({

@@ -9,7 +9,8 @@ export const LARGE_FILE_BYTES = 50 * 1024 * 1024;
 
 export type FingerprintInput = Pick<ResolvedStep, 'argv' | 'then' | 'env' | 'cwd' | 'inputs'>;
 
-async function hashFile(file: string): Promise<string> {
+/** sha256 of a file's contents, streamed. */
+export async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');

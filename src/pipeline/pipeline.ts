@@ -3,14 +3,15 @@ import { RfsqError, inputError } from '../core/errors.js';
 import type { MetricName, MetricValue, Metrics } from '../core/metrics.js';
 import {
   runStep,
-  stepCommands,
   type ResolvedStep,
   type RunStepOptions,
   type StepOutcome,
   type StreamName,
 } from './executor.js';
 import { fingerprintStep } from './fingerprint.js';
-import { isProcessGroupAlive, killProcessTree, processArgv } from './process.js';
+import { acquireRunLock } from './lock.js';
+import { measuredSeconds, recordTiming } from './timings.js';
+import { isProcessGroupAlive, isRecordedGroupAlive, killProcessTree, processStartTicks } from './process.js';
 import {
   collectMetrics,
   createRunState,
@@ -79,6 +80,8 @@ export interface StepDecision {
   reason: string;
   fingerprint: string;
   estimateHours?: [number, number];
+  /** How long this very command took when it last succeeded in this project (timings.json). */
+  measuredSeconds?: number;
 }
 
 export type PipelineEvent =
@@ -186,11 +189,49 @@ function withCwd(step: PlannedStep, projectDir: string): PlannedStep {
 }
 
 /**
+ * Stops the process group a dead rfsq's step left behind, whatever happened to its leader (it may have
+ * died on EPIPE while a child it started trains on). The group is recognised by its id and its leader's
+ * recorded start time, never by a pid alone (pids get reused). Returns a warning for the run, if any.
+ */
+async function stopLeftoverGroup(
+  id: string,
+  record: StepRecord,
+  options: RunPipelineOptions,
+): Promise<string | undefined> {
+  if (record.pid === undefined) return undefined;
+  const pgid = record.pid;
+  if (record.pidStartTicks === undefined) {
+    // A state from an rfsq that did not record start times, or a platform without /proc.
+    return isProcessGroupAlive(pgid)
+      ? `step ${id}: processes of the previous attempt (group ${pgid}) may still be running`
+      : undefined;
+  }
+  if (!isRecordedGroupAlive(pgid, record.pidStartTicks)) return undefined;
+  if (options.dryRun)
+    return `step ${id}: processes of the previous attempt (group ${pgid}) are still running`;
+  await killProcessTree(pgid, options.graceMs ?? 5000);
+  return `step ${id}: stopped the processes the previous attempt left running (group ${pgid})`;
+}
+
+/**
  * Runs a plan step by step with state saved before and after each step.
  * See RunPipelineOptions for the flags; the result carries the final state.
  */
 export async function runPipeline(options: RunPipelineOptions): Promise<PipelineResult> {
   validatePlan(options);
+  // The lock comes before anything is read: a check of the state followed by a write would let two
+  // runs started together both pass (fingerprinting a large input takes a while). A dry run writes
+  // nothing and takes no lock.
+  if (options.dryRun) return runLocked(options);
+  const lock = acquireRunLock(options.projectDir);
+  try {
+    return await runLocked(options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(options: RunPipelineOptions): Promise<PipelineResult> {
   const { projectDir, strategy } = options;
   const plan = options.plan.map((step) => withCwd(step, projectDir));
   const order = plan.map((step) => step.id);
@@ -198,11 +239,6 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   const warnings: string[] = [];
 
   const existing = loadState(projectDir);
-  if (existing && existing.status === 'running' && !isStale(existing) && existing.pid !== process.pid) {
-    throw new RfsqError(`another rfsq run (pid ${existing.pid}) is in progress in ${projectDir}`, {
-      hint: 'wait for it to finish, or stop it with Ctrl-C in its terminal',
-    });
-  }
   if (options.resume && existing && existing.strategy !== strategy) {
     throw inputError(
       `cannot resume: the saved run used strategy ${existing.strategy}, not ${strategy}`,
@@ -215,28 +251,15 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   const resumed = Boolean(options.resume && existing);
   if (resumed && existing) {
     state = structuredClone(existing);
-    if (isStale(existing)) {
+    // Holding the lock, a state that still says running was left by an rfsq that died (kill -9); a dry
+    // run holds no lock and asks the state's pid.
+    if (existing.status === 'running' && (!options.dryRun || isStale(existing))) {
       for (const [id, record] of Object.entries(state.steps)) {
         if (record.status !== 'running') continue;
         record.status = 'interrupted';
         record.reason = `the rfsq process (pid ${existing.pid}) died while this step ran`;
-        if (record.pid !== undefined && isProcessGroupAlive(record.pid)) {
-          // Only stop the group when its leader is provably this step's command (pids get reused).
-          const argv = processArgv(record.pid);
-          const planned = plan.find((step) => step.id === id);
-          const isStepCommand =
-            argv !== undefined &&
-            planned !== undefined &&
-            stepCommands(planned).some((command) => JSON.stringify(command) === JSON.stringify(argv));
-          if (!options.dryRun && isStepCommand) {
-            await killProcessTree(record.pid, options.graceMs ?? 5000);
-            warnings.push(`step ${id}: stopped the processes the previous attempt left running`);
-          } else {
-            warnings.push(
-              `step ${id}: processes of the previous attempt (group ${record.pid}) may still be running`,
-            );
-          }
-        }
+        const warning = await stopLeftoverGroup(id, record, options);
+        if (warning) warnings.push(warning);
       }
     }
   } else {
@@ -255,6 +278,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   const decisions: StepDecision[] = [];
   for (const step of plan) {
     const fingerprint = await fingerprintStep(step);
+    const measured = measuredSeconds(projectDir, step);
     const record = state.steps[step.id];
     let action: StepAction;
     let reason: string;
@@ -285,6 +309,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       reason,
       fingerprint,
       ...(step.estimateHours ? { estimateHours: step.estimateHours } : {}),
+      ...(measured !== undefined ? { measuredSeconds: measured } : {}),
     });
   }
   if (options.dryRun) return { status: 'planned', state: existing, decisions };
@@ -341,6 +366,9 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
           signal: options.signal,
           onSpawn: (pid) => {
             record.pid = pid;
+            // With the pid (= the group id), the leader's start time names this group even after its leader died.
+            const startTicks = processStartTicks(pid);
+            if (startTicks !== undefined) record.pidStartTicks = startTicks;
             saveState(projectDir, state);
           },
           onLine: (stream, line) => emit({ type: 'line', step: step.id, stream, line }),
@@ -365,6 +393,13 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
           ...(outcome.reason ? { reason: outcome.reason } : {}),
         };
         saveState(projectDir, state);
+        if (outcome.status === 'succeeded' || outcome.status === 'unverified') {
+          recordTiming(
+            projectDir,
+            step,
+            (Date.parse(outcome.finishedAt) - Date.parse(outcome.startedAt)) / 1000,
+          );
+        }
         emit({ type: 'step-end', step: step.id, outcome });
         if (outcome.status === 'interrupted') return end('interrupted');
         // An unverified step exited 0: the run goes on, and the checklist shows its metrics as pending.

@@ -9,18 +9,40 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 const hasProc = process.platform === 'linux';
 
-function procState(pid: number): { state: string; pgrp: number } | undefined {
+interface ProcState {
+  state: string;
+  pgrp: number;
+  /** Field 22 of /proc/<pid>/stat: clock ticks after boot. With the pid, it names one process for good. */
+  startTicks: number;
+}
+
+function procState(pid: number): ProcState | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name is in parentheses and may contain spaces: parse after the last ')'.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const state = rest[0];
     const pgrp = Number(rest[2]);
-    if (state === undefined || !Number.isInteger(pgrp)) return undefined;
-    return { state, pgrp };
+    const startTicks = Number(rest[19]);
+    if (state === undefined || !Number.isInteger(pgrp) || !Number.isInteger(startTicks)) return undefined;
+    return { state, pgrp, startTicks };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * When the process started (clock ticks after boot; Linux only), zombies included: a pid alone can be
+ * reused, the pair (pid, start) cannot. Undefined when there is no such process or no /proc.
+ */
+export function processStartTicks(pid: number): number | undefined {
+  return hasProc ? procState(pid)?.startTicks : undefined;
+}
+
+/** Whether the process `pid` is alive and is the one that started at `startTicks` (not a reused pid). */
+export function isSameProcessAlive(pid: number, startTicks: number | undefined): boolean {
+  if (!isProcessAlive(pid)) return false;
+  return startTicks === undefined || processStartTicks(pid) === startTicks;
 }
 
 /** Whether a process with this pid exists and is not a zombie. */
@@ -66,6 +88,19 @@ export function processGroupMembers(pgid: number): number[] {
 
 export function isProcessGroupAlive(pgid: number): boolean {
   return processGroupMembers(pgid).length > 0;
+}
+
+/**
+ * Whether the live members of group `pgid` are the group a step started, whose leader started at
+ * `leaderStartTicks`: the leader itself (alive or a zombie, with that start time), or, once it is
+ * gone, members that started after it. Linux never hands out a pid that is still some group's id,
+ * so a group outliving its leader keeps its id until its last member exits.
+ */
+export function isRecordedGroupAlive(pgid: number, leaderStartTicks: number): boolean {
+  const leaderStart = processStartTicks(pgid);
+  // The leader's pid is taken by a process that started later: our group ended before it got the pid.
+  if (leaderStart !== undefined && leaderStart !== leaderStartTicks) return false;
+  return processGroupMembers(pgid).some((member) => (processStartTicks(member) ?? -1) >= leaderStartTicks);
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {

@@ -54,6 +54,8 @@ const stepRecordSchema = z.object({
   exitCode: z.number().int().nullable().optional(),
   /** Pid (and process group id) of the step's process while it runs. */
   pid: z.number().int().positive().optional(),
+  /** Start time of that process (clock ticks after boot, Linux): tells its group from a reused pid. */
+  pidStartTicks: z.number().int().nonnegative().optional(),
   logPath: z.string(),
   metrics: z.partialRecord(metricNameSchema, z.union([z.number(), z.string()])),
   /** `file:<path>` or `log:<path>:<line number>` for each metric. */

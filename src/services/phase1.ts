@@ -7,6 +7,12 @@ import type { QuantizerVariant } from '../ml/tokenizer/config.js';
 import { evaluateTokenizer, type EvaluationReport } from '../ml/tokenizer/evaluate.js';
 import type { EpochInfo } from '../ml/tokenizer/train.js';
 import { writeJsonAtomic } from './files.js';
+import {
+  datasetIdentity,
+  isTrainingDataset,
+  recordedDataPath,
+  type RecordedDataset,
+} from './dataset-identity.js';
 import { heldOutFor, prepareData, type DataOptions } from './phase1-data.js';
 
 export { DEFAULT_TRAINING } from '../core/training-defaults.js';
@@ -47,6 +53,8 @@ export async function trainVariants(request: TrainRequest): Promise<TrainReport>
   const backend = await selectBackend(request.backend);
   const prepared = await prepareData(request);
   const { trainTokenizer } = await import('../ml/tokenizer/train.js');
+  // Recorded so that `rfsq compare` recognises this dataset by content, however it is named later.
+  const dataIdentity = await datasetIdentity(request.data);
   const variants: TrainedVariant[] = [];
   for (const variant of request.variants) {
     const checkpoint = path.join(request.out, variant);
@@ -64,7 +72,8 @@ export async function trainVariants(request: TrainRequest): Promise<TrainReport>
       normalization: prepared.normalization,
       signal: request.signal,
       extraMeta: {
-        data: request.data,
+        data: recordedDataPath(request.data),
+        dataIdentity,
         dataDescription: prepared.description,
         numEpisodes: request.numEpisodes ?? null,
         seed: request.seed,
@@ -116,8 +125,7 @@ export interface CompareReport {
   warnings: string[];
 }
 
-interface RecordedTraining {
-  data?: string;
+interface RecordedTraining extends RecordedDataset {
   numEpisodes?: number | null;
   seed?: number;
   chunk?: number;
@@ -158,8 +166,14 @@ export async function compareCheckpoints(request: CompareRequest): Promise<Compa
     );
   }
   // Held-out episodes are only known for the dataset the checkpoint was trained on; any other dataset
-  // is unseen as a whole.
-  const sameData = source === recorded.data;
+  // is unseen as a whole. Which dataset it is goes by content, not by how the path was spelled.
+  const sameData = await isTrainingDataset(source, recorded, request.robust);
+  if (sameData && recorded.heldOutEpisodes === undefined) {
+    throw inputError(
+      `checkpoint ${request.robust} does not record which episodes of ${source} were held out`,
+      'retrain it with `rfsq train`, or pass --data with episodes it was not trained on',
+    );
+  }
   const options = {
     numEpisodes: sameData ? (recorded.numEpisodes ?? undefined) : undefined,
     seed: recorded.seed ?? 0,

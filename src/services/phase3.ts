@@ -10,7 +10,7 @@ import type { Decoding, DepthRow, DraftPolicy, MainPolicy } from '../ml/policy/i
 import { chooseDepth } from '../ml/policy/evaluate.js';
 import { writeJsonAtomic } from './files.js';
 import { PHASE2_DEFAULTS, PHASE3_DEFAULTS } from '../core/training-defaults.js';
-import { missingPolicies, trainPhase2 } from './phase2.js';
+import { missingPolicies, trainPhase2, type Phase2Request } from './phase2.js';
 
 /** Evaluation layouts come from seeds far from the demonstrations' (which count up from 0). */
 const EVAL_SEED_OFFSET = 1_000_000;
@@ -383,6 +383,9 @@ export interface Phase3Request {
   backend: BackendRequest;
   metricsOut?: string;
   onTrial?: (done: number, total: number) => void;
+  /** Progress of the policies trained with trainMissing (minutes of work that must not look hung). */
+  onEpoch?: Phase2Request['onEpoch'];
+  onInfo?: (message: string) => void;
 }
 
 export interface Phase3Report extends Omit<ArmsReport, 'arms' | 'paired'> {
@@ -402,15 +405,22 @@ async function ensurePolicies(request: Phase3Request): Promise<void> {
       'train them with `rfsq phase2 train`, or pass --train-missing',
     );
   }
+  const epochs = request.policyEpochs ?? PHASE2_DEFAULTS.epochs;
+  const tokenizer = request.policyTokenizer ?? request.tokenizer;
+  request.onInfo?.(
+    `training the missing ${missing.join(' and ')} ${missing.length === 1 ? 'policy' : 'policies'} in ${request.policy} on ${tokenizer}'s codes (${epochs} epoch${epochs === 1 ? '' : 's'})`,
+  );
   await trainPhase2({
     ...PHASE2_DEFAULTS,
-    epochs: request.policyEpochs ?? PHASE2_DEFAULTS.epochs,
+    epochs,
     // Only what is missing: a main model that Phase 2 already trained here is kept.
     models: missing,
-    tokenizer: request.policyTokenizer ?? request.tokenizer,
+    tokenizer,
     data: request.data,
     out: request.policy,
     backend: request.backend,
+    ...(request.onEpoch ? { onEpoch: request.onEpoch } : {}),
+    ...(request.onInfo ? { onInfo: request.onInfo } : {}),
   });
 }
 

@@ -65,9 +65,19 @@ interface LiveChecklistProps {
   onExit: (report: ChecklistReport | null) => void;
 }
 
-type Loaded = { report: ChecklistReport; error: null } | { report: ChecklistReport | null; error: string };
+/** A checklist as last read, and why the latest read failed (null when it did not). */
+export interface Loaded {
+  report: ChecklistReport | null;
+  error: string | null;
+}
 
-function tryLoad(load: () => ChecklistReport, previous: ChecklistReport | null): Loaded {
+/** Lines ChecklistView takes: a heading per phase, an item a line plus its note, the summary. */
+export function checklistHeight(report: ChecklistReport): number {
+  const notes = report.items.filter((item) => item.note && item.status !== 'n/a').length;
+  return 3 + report.items.length + notes + 1;
+}
+
+export function tryLoad(load: () => ChecklistReport, previous: ChecklistReport | null): Loaded {
   try {
     return { report: load(), error: null };
   } catch (error) {

@@ -1,4 +1,4 @@
-import { render, Text, Box } from 'ink';
+import { render } from 'ink';
 import type { StrategyId } from '../core/plan-facts.js';
 import { STRATEGIES } from '../core/plan-facts.js';
 import { Select } from './components/Select.js';
@@ -36,18 +36,32 @@ export function confirmRun(strategy: StrategyId, steps: number): Promise<boolean
   return askYesNo(`Run strategy ${strategy} (${STRATEGIES[strategy].name}): ${steps} steps?`);
 }
 
-/** Mounts the live run view; the returned function unmounts it once the run has ended. */
+/**
+ * Mounts the live run view; the returned function clears its live region (the caller prints the final
+ * checklist), waits until that frame is rendered, and unmounts it.
+ */
 export async function startRunView(props: RunViewProps): Promise<() => Promise<void>> {
+  const closers = new Set<() => void>();
+  let settle!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
   const app = render(
-    <Box flexDirection="column">
-      <Text color="cyan">rfsq run · Ctrl-C stops the running step and keeps the rest</Text>
-      <RunView {...props} />
-    </Box>,
+    <RunView
+      {...props}
+      title="rfsq run · Ctrl-C stops the running step and keeps the rest"
+      closing={(listener) => {
+        closers.add(listener);
+        return () => closers.delete(listener);
+      }}
+      onClosed={settle}
+    />,
     // Ctrl-C is the run's to handle: it stops the step's process tree and saves the state.
     { exitOnCtrlC: false },
   );
   return async () => {
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    closers.forEach((close) => close());
+    await closed;
     app.unmount();
   };
 }

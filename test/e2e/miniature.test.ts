@@ -188,6 +188,11 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
       '--json',
     ]);
     expect(swap.exitCode).toBe(0);
+    // Training the missing policy takes minutes on the real template: it says so, epoch by epoch.
+    expect(swap.stderr).toMatch(
+      /training the missing draft policy in .*p2\/naive on .*p1\/naive's codes \(1 epoch\)/,
+    );
+    expect(swap.stderr).toMatch(/draft policy epoch 1\/1 loss \d/);
     const swapped = JSON.parse(swap.stdout);
     expect(swapped.decoderSwap).toBe(true);
     // Paired with the same policies and the same decoding through their own decoder, on the same seeds.
@@ -206,7 +211,7 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
     const show = await rfsq(['sim', 'show', '--task', 'insert', '--seed', '3']);
     expect(show.stdout).toMatch(/insert seed 3: success/);
     expect(show.stdout).toContain('T');
-  }, 240_000);
+  });
 
   it.each([
     [['sim', 'show', '--task', 'juggle'], /Unknown simulated task "juggle"/],

@@ -27,7 +27,7 @@ describe('Phase 1 from the command line (built binary)', () => {
     const trained = await rfsq(['train', '--variant', 'both', '--data', 'demo', '--out', out, '--json']);
     expect(trained.stderr).not.toMatch(/error/);
     expect(trained.exitCode).toBe(0);
-  }, 300_000);
+  });
 
   it('keeps one checkpoint per variant, in the PyTorch layout', () => {
     for (const variant of ['naive', 'robust']) {

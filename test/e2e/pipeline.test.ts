@@ -35,7 +35,7 @@ async function startRunUntil(dir: string, step: string) {
         const record = readState(dir).steps[step];
         return record?.status === 'running' && record.pid ? 'running' : record?.status;
       },
-      { timeout: 30_000, interval: 100 },
+      { timeout: 120_000, interval: 100 },
     )
     .toBe('running');
   return { child, exited, stepPid: readState(dir).steps[step].pid as number };
@@ -96,7 +96,7 @@ describe('init → run → status → verify on the local template (built binary
     expect(only.stderr).toMatch(/\[2\/3\] phase1-compare/);
     expect(only.stderr).not.toMatch(/\[1\/3\] phase1-train/);
     expect(only.exitCode).toBe(0);
-  }, 180_000);
+  });
 
   it('stops on Ctrl-C with exit 130, leaves no process behind, and resumes', async () => {
     const dir = tempDir();
@@ -113,7 +113,7 @@ describe('init → run → status → verify on the local template (built binary
     expect(resumed.stderr).toMatch(/resuming run/);
     expect(resumed.stderr).toMatch(/\[1\/3\] phase1-train/);
     expect(readState(dir).steps['phase3-swap'].status).toBe('succeeded');
-  }, 180_000);
+  });
 
   it('reports a killed rfsq as stale, and resumes it', async () => {
     const dir = tempDir();
@@ -130,7 +130,7 @@ describe('init → run → status → verify on the local template (built binary
     expect(isAlive(stepPid)).toBe(false);
     expect(resumed.stderr).toMatch(/\[1\/3\] phase1-train/);
     expect(readState(dir).steps['phase3-swap'].status).toBe('succeeded');
-  }, 180_000);
+  });
 
   it.each([
     [['run'], /the strategy is missing/],

@@ -190,7 +190,7 @@ describe('the modal template runs the repo’s Modal scripts', () => {
     // Every modal call was one the stub's click parser accepted (a rejected one would have failed the run).
     const calls = readFileSync(path.join(dir, 'modal-calls.log'), 'utf8').trim().split('\n');
     expect(calls).toHaveLength(9);
-  }, 240_000);
+  });
 
   it('labels the repo trainer’s MSE as training MSE: the held-out item stays pending and says why', async () => {
     const dir = tempDir();
@@ -213,7 +213,7 @@ describe('the modal template runs the repo’s Modal scripts', () => {
     );
     const table = await rfsq(['verify'], { cwd: dir });
     expect(table.stdout).toMatch(/Sources:\n {2}p1\.trained: phase1\.robust_mse: training data, best epoch/);
-  }, 60_000);
+  });
 
   it('ends as incomplete (exit 3) when a step reports none of its metrics, naming them and the step', async () => {
     const dir = tempDir();
@@ -237,7 +237,7 @@ describe('the modal template runs the repo’s Modal scripts', () => {
     expect(result.stderr).toMatch(
       /run incomplete: phase2-main \(unverified\) should have reported phase2\.main_token_acc; see each step's log/,
     );
-  }, 60_000);
+  });
 });
 
 describe('the slurm template runs the repo’s Slurm scripts', () => {
@@ -362,5 +362,5 @@ describe('the slurm template runs the repo’s Slurm scripts', () => {
       ),
     );
     expect(withProject['p3.fine_grained']!.value).toBe(byId['p3.fine_grained']!.value);
-  }, 240_000);
+  });
 });

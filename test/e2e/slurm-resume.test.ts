@@ -110,7 +110,7 @@ describeWithSlurm('Slurm runs that are interrupted, on the real cluster', () => 
     for (const step of ['phase2-draft', 'phase3-eval']) {
       expect(readFileSync(output.state.steps[step].logPath, 'utf8')).not.toContain('submitted as job');
     }
-  }, 150_000);
+  });
 
   it('Ctrl-C of rfsq cancels its jobs (checked with Slurm) and exits 130', async () => {
     const { dir, configDir } = await slurmProject({ waitIn: 'phase2-main' });
@@ -137,7 +137,7 @@ describeWithSlurm('Slurm runs that are interrupted, on the real cluster', () => 
         'rfsq-phase2-main CANCELLED',
         'rfsq-phase3-eval CANCELLED',
       ]);
-  }, 150_000);
+  });
 
   it("the template's default --gres=gpu:1 on a cluster without GPUs: one line, a hint, exit 2", async () => {
     const dir = tempDir('rfsq-slurm-e2e-');
@@ -175,5 +175,5 @@ describeWithSlurm('Slurm runs that are interrupted, on the real cluster', () => 
     expect(run.stderr).toMatch(
       /hint: the Slurm controller cannot be reached from here: check `scontrol ping`/,
     );
-  }, 60_000);
+  });
 });

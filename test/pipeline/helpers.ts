@@ -16,14 +16,18 @@ export function script(dir: string, name: string, body: string): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls until `check` returns a value (not undefined), or throws after `attempts` tries. */
-export async function waitFor<T>(check: () => T | undefined, attempts = 400, everyMs = 25): Promise<T> {
-  for (let i = 0; i < attempts; i++) {
+/**
+ * Polls until `check` returns a value (not undefined). The deadline is generous on purpose: it is a
+ * safety net for a broken test, never a timing assumption, and a busy 2-core machine must not hit it.
+ */
+export async function waitFor<T>(check: () => T | undefined, timeoutMs = 120_000, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
     const value = check();
     if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not reached in ${timeoutMs / 1000} s`);
     await sleep(everyMs);
   }
-  throw new Error('condition not reached');
 }
 
 export function readPid(file: string): number | undefined {

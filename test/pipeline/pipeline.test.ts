@@ -3,9 +3,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RfsqError } from '../../src/core/errors.js';
+import { plainRunPrinter } from '../../src/cli/run-plain.js';
 import { runPipeline, type PipelineEvent, type PlannedStep } from '../../src/pipeline/pipeline.js';
 import { isStale, loadState, saveState, statePath, type RunState } from '../../src/pipeline/state.js';
-import { nodeStep, script, tempDir } from './helpers.js';
+import { lockPath } from '../../src/pipeline/lock.js';
+import { processStartTicks } from '../../src/pipeline/process.js';
+import { nodeStep, script, tempDir, waitFor } from './helpers.js';
 
 /**
  * `node step.mjs <name> [block]`: appends <name> to runs.txt, prints an accuracy line and, with
@@ -266,18 +269,55 @@ describe('runPipeline', () => {
     expect(runs()).toEqual(['one', 'two', 'three']);
   });
 
-  it('refuses to start while another live run holds the state', async () => {
+  it('refuses to start while another live rfsq holds the run lock', async () => {
     const { dir, plan } = project();
     const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
     try {
-      await runPipeline({ projectDir: dir, plan: plan(), strategy: 'A', only: 'one' });
-      const state = loadState(dir) as RunState;
-      saveState(dir, { ...state, status: 'running', pid: live.pid ?? 0 });
-      await expect(
-        runPipeline({ projectDir: dir, plan: plan(), strategy: 'A', resume: true }),
-      ).rejects.toThrow(/in progress/);
+      await waitFor(() => processStartTicks(live.pid ?? 0));
+      mkdirSync(path.join(dir, '.rfsq'), { recursive: true });
+      const holder = {
+        pid: live.pid,
+        startTicks: processStartTicks(live.pid ?? 0),
+        startedAt: new Date().toISOString(),
+      };
+      writeFileSync(lockPath(dir), JSON.stringify(holder));
+      await expect(runPipeline({ projectDir: dir, plan: plan(), strategy: 'A' })).rejects.toThrow(
+        new RegExp(`another rfsq run \\(pid ${live.pid}\\) is in progress`),
+      );
     } finally {
       live.kill('SIGKILL');
     }
+  });
+
+  it('estimates a run from the durations its commands took here before, never from constants', async () => {
+    const { dir, plan } = project();
+    const lines: string[] = [];
+    const first = await runPipeline({
+      projectDir: dir,
+      plan: plan(),
+      strategy: 'A',
+      onEvent: plainRunPrinter((line) => lines.push(line)),
+    });
+    expect(first.decisions.map((decision) => decision.measuredSeconds)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(lines.join('\n')).toContain('no estimate yet: these commands have not run in this project before');
+
+    lines.length = 0;
+    writeFileSync(path.join(dir, 'go'), ''); // step two's new command passes straight through
+    await runPipeline({
+      projectDir: dir,
+      plan: plan('two'),
+      strategy: 'A',
+      force: true,
+      onEvent: plainRunPrinter((line) => lines.push(line)),
+    });
+    // Step two's command changed (it blocks now): it has no measurement; one and three do.
+    expect(lines.join('\n')).toMatch(
+      /estimate: at least \d+s for 2 of 3 steps, as measured here before; not measured yet: two/,
+    );
+    expect(lines.join('\n')).toMatch(/\[1\/3\] one: step one \(log: .*, took \d+s last time\)/);
   });
 });

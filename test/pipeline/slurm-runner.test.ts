@@ -87,7 +87,7 @@ async function endedJobs(dir: string, count: number): Promise<string[]> {
   const jobs = await waitFor(() => {
     const ended = completedJobs(dir);
     return ended.length >= count ? ended : undefined;
-  }, 600);
+  });
   return jobs.map((job) => `${job.name} ${job.state}`);
 }
 
