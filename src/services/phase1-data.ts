@@ -115,7 +115,11 @@ export async function resolveSimData(data: string, onCollect?: OnCollect): Promi
   const demos = await ensureDefaultDemos({
     onEpisode: ({ task, kept }) => {
       done.set(task, kept);
-      onCollect?.([...done.values()].reduce((a, b) => a + b, 0), total, task);
+      onCollect?.(
+        [...done.values()].reduce((a, b) => a + b, 0),
+        total,
+        task,
+      );
     },
   });
   return demos.path;

@@ -25,12 +25,25 @@ describe('Phase 1 from the command line (built binary)', () => {
   const out = path.join(tempDir(), 'phase1');
   const metricsFile = path.join(out, 'metrics.json');
 
+  let trainedStderr = '';
+
   beforeAll(async () => {
     // The project's default config, as the README promises: train both, then compare.
     const trained = await rfsq(['train', '--variant', 'both', '--data', 'demo', '--out', out, '--json']);
     expect(trained.stderr).not.toMatch(/error/);
     expect(trained.exitCode).toBe(0);
-  }, 300_000);
+    trainedStderr = trained.stderr;
+  }, 600_000);
+
+  it('shows the validation and held-out MSE of every epoch as it trains', () => {
+    const epochLines = trainedStderr.split('\n').filter((line) => / robust epoch \d+/.test(line));
+    expect(epochLines.length).toBeGreaterThanOrEqual(2);
+    for (const line of epochLines) {
+      expect(line).toMatch(/validation MSE \d\.\d{3}e-\d+ {2}held-out MSE \d\.\d{3}e-\d+/);
+    }
+    // The last line of each variant, once it is in its final decay, names its last epoch.
+    expect(trainedStderr).toMatch(/robust epoch (\d+)\/\1 decay/);
+  });
 
   it('keeps one checkpoint per variant, in the PyTorch layout', () => {
     for (const variant of ['naive', 'robust']) {
@@ -196,6 +209,39 @@ describe('Phase 1 from the command line (built binary)', () => {
     expect(mixed.exitCode).toBe(2);
     expect(mixed.stderr).toMatch(/--epochs is a fixed budget/);
   });
+
+  it('--validation-fraction 0 (the local template): a fixed budget, no validation episodes, the last epoch kept', async () => {
+    const dir = tempDir();
+    const args = ['train', '--variant', 'robust', '--num-episodes', '6', '--validation-fraction', '0'];
+    const result = await rfsq([...args, '--epochs', '3', '--out', dir, '--json']);
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.data.validationEpisodes).toBe(0);
+    const [robust] = report.variants;
+    expect(robust.bestEpoch).toBe(3);
+    expect(robust.bestHeldOutMse).toBe(robust.curve[2].heldOutMse);
+    expect(robust.curve.every((point: { validationMse: unknown }) => point.validationMse === null)).toBe(
+      true,
+    );
+    const toPlateau = await rfsq([...args, '--out', dir]);
+    expect(toPlateau.exitCode).toBe(2);
+    expect(toPlateau.stderr).toMatch(/no plateau to train to/);
+    expect(toPlateau.stderr).toMatch(/hint: .*--epochs/);
+  });
+
+  it('reports the collection of the simulator demos (--data sim, first use) as it goes', async () => {
+    const dir = tempDir();
+    const result = await rfsq(
+      ['train', '--variant', 'robust', '--data', 'sim', '--epochs', '1', '--out', path.join(dir, 'run')],
+      { env: { RFSQ_CACHE_DIR: path.join(dir, 'cache') } },
+    );
+    expect(result.exitCode).toBe(0);
+    const lines = result.stderr.split('\n').filter((line) => line.includes('collecting demos'));
+    // Plain lines (no terminal): at most one a second, and always the last one.
+    expect(lines.at(-1)).toMatch(/collecting demos (\d+)\/\1 kept \(\w+\)$/);
+    const counts = lines.map((line) => Number(/(\d+)\/\d+ kept/.exec(line)![1]));
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+  }, 300_000);
 
   it('stops on a diverging loss with exit 1 and a hint, no stack trace', async () => {
     const dir = tempDir();

@@ -10,7 +10,12 @@ import { modelConfig } from '../../../src/ml/tokenizer/config.js';
 import { evaluateTokenizer, heldOutMse, layerStats } from '../../../src/ml/tokenizer/evaluate.js';
 import { RfsqModel } from '../../../src/ml/tokenizer/model.js';
 import { cosineLr } from '../../../src/ml/optimizer.js';
-import { type TrainResult, computeGradients, curveOf, trainTokenizer } from '../../../src/ml/tokenizer/train.js';
+import {
+  type TrainResult,
+  computeGradients,
+  curveOf,
+  trainTokenizer,
+} from '../../../src/ml/tokenizer/train.js';
 import { smoothEpisodes } from '../synthetic.js';
 
 const train = smoothEpisodes(30, 160, 8, 1);
