@@ -389,6 +389,17 @@ async function main(): Promise<void> {
         roundtripMse(checkpoint.model, data.heldOut) - result.recomputedRobustMse,
       );
       results.push(result);
+      // Each dataset's figures as soon as they exist: a long run shows what it has measured so far.
+      const figures = (label: string, runs: TrainingRun[]): string =>
+        runs
+          .map(
+            (r) =>
+              `${label} ${secs(r.wallSeconds)} s wall, robust ${sci(r.robust.bestHeldOutMse)}, naive ${sci(r.naive.bestHeldOutMse)}`,
+          )
+          .join('; ');
+      log(
+        `${name} done (load ${load()}): ${figures('rfsq', result.rfsq)}; ${figures('PyTorch', result.pytorch)}`,
+      );
       inference ??= { checkpoint: path.join(out, 'robust'), data };
     }
     if (!inference) throw new Error('no training run');
