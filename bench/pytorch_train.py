@@ -12,7 +12,7 @@ src/ml/tokenizer/quantizer.ts):
   applied, the same constants in training and evaluation; quantizer arithmetic in float64;
 - AdamW (decoupled weight decay), linear warm-up over 2% of the steps then cosine decay to 0, MSE loss;
 - batches of `batch-size` chunks, the last partial batch dropped, shuffled every epoch;
-- after every epoch, the held-out MSE in evaluation mode (float64 network, float32-rounded latent,
+- after every epoch, the held-out MSE in evaluation mode, with the seconds since the start (the curve) (float64 network, float32-rounded latent,
   fixed constants, as RfsqModel.reconstruct does); the best epoch is kept, as rfsq keeps its checkpoint.
 
 Input: normalized chunks [N, chunk, 7] float32 .npy files (exported by bench/run.ts). Output: one JSON
@@ -133,6 +133,7 @@ def train_variant(variant, train, held_out, args):
     warmup_steps = int(math.floor(total_steps * args.warmup_fraction))
     held_rows = held_out.reshape(-1, action_dim)
     best_mse, best_epoch, final_mse = math.inf, 0, math.nan
+    curve = []
     step = 0
     train_seconds = 0.0
     start = time.perf_counter()
@@ -157,6 +158,7 @@ def train_variant(variant, train, held_out, args):
         final_mse = F.mse_loss(model.reconstruct_eval(held_rows), held_rows).item()
         if final_mse < best_mse:
             best_mse, best_epoch = final_mse, epoch
+        curve.append({"epoch": epoch, "seconds": time.perf_counter() - start, "heldOutMse": final_mse})
     seconds = time.perf_counter() - start
     return {
         "variant": variant,
@@ -167,6 +169,7 @@ def train_variant(variant, train, held_out, args):
         "steps": step,
         "seconds": seconds,
         "msPerStep": train_seconds * 1000 / max(1, step),
+        "curve": curve,
     }
 
 

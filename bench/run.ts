@@ -1,14 +1,19 @@
 /**
- * `npm run bench`: training time and quality of `rfsq train` against the same training in PyTorch
- * (bench/pytorch_train.py) on the same data, bulk encode throughput, decode latency and peak memory.
+ * `npm run bench:phase1`: the default `rfsq train` (to a plateau) against the plan's training loop in PyTorch
+ * (bench/pytorch_train.py: 100 epochs, batch 64, AdamW 3e-3, warm-up + cosine) on the same normalized
+ * chunks of several datasets, plus bulk encode throughput, decode latency and peak memory.
  *
- * Every figure is measured in this run. Training runs are real processes, interleaved (rfsq default config,
- * rfsq plan config, PyTorch plan config, then again) so that the ratios compare runs made side by side on
- * a noisy machine; each ratio is the median of the per-round ratios.
+ * Every figure is measured in this run. Training runs are real processes, interleaved per dataset and round
+ * (rfsq, then PyTorch) so that the ratios compare runs made side by side on a noisy machine; each ratio is
+ * the median of the per-round ratios.
  *
- *   npm run bench [-- --reps <n>] [-- --json <file>] [-- --rss-probe]
+ *   npm run bench:phase1 [-- --datasets demo,sim,libero60,libero500] [-- --reps <n>] [-- --json <file>]
+ *                        [-- --rss-probe]
  *
- * --reps       rounds of the three training runs (default 3)
+ * --datasets   which datasets (default all four): demo (embedded, 50 episodes), sim (the simulator's
+ *              demonstrations), libero60 / libero500 (LIBERO-layout HDF5 written by bench/write_libero_like.py
+ *              with h5py: sinusoidal actions, 60 / 500 demos)
+ * --reps       rounds per dataset (default 1)
  * --json       also write the figures to this JSON file
  * --rss-probe  measure peak RSS with in-process probes even when /usr/bin/time exists
  */
@@ -21,32 +26,30 @@ import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { GNU_TIME, measure, type RssMethod } from './measure.js';
 import { loadCheckpoint } from '../src/ml/tokenizer/checkpoint.js';
+import { chunkSet } from '../src/ml/tokenizer/config.js';
 import { writeNpy } from '../src/ml/data/npy.js';
-import { heldOutMse } from '../src/ml/tokenizer/evaluate.js';
-import { DEFAULT_TRAINING, type TrainReport } from '../src/services/phase1.js';
-import { prepareData } from '../src/services/phase1-data.js';
+import { heldOutMse, roundtripMse } from '../src/ml/tokenizer/evaluate.js';
+import { DEFAULT_TRAINING, type TrainReport, type TrainedVariant } from '../src/services/phase1.js';
+import { prepareData, type PreparedData } from '../src/services/phase1-data.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'bin', 'rfsq.js');
 const PYTORCH_SCRIPT = path.join(ROOT, 'bench', 'pytorch_train.py');
+const LIBERO_WRITER = path.join(ROOT, 'bench', 'write_libero_like.py');
 const PYTHON = '/usr/bin/python3';
 const TORCH_THREADS = 2;
 
 /**
- * The plan's Step 1 command: `--num-episodes 50 --epochs 100`, batch 64. The plan names no learning
- * rate; 3e-3 (Adam's usual scale for this model) stands for the seed config's.
+ * The plan's Step 1 loop: 100 epochs, batch 64. The plan names no learning rate; 3e-3 (Adam's usual scale
+ * for this model) stands for the seed config's.
  */
-const PLAN = { ...DEFAULT_TRAINING, numEpisodes: 50, epochs: 100, batchSize: 64, lr: 3e-3 };
-const PLAN_FLAGS = [
-  '--num-episodes',
-  String(PLAN.numEpisodes),
-  '--epochs',
-  String(PLAN.epochs),
-  '--batch-size',
-  String(PLAN.batchSize),
-  '--lr',
-  String(PLAN.lr),
-];
+const PLAN = { epochs: 100, batchSize: 64, lr: 3e-3, weightDecay: DEFAULT_TRAINING.weightDecay, seed: 0 };
+
+const DATASETS = ['demo', 'sim', 'libero60', 'libero500'] as const;
+type DatasetName = (typeof DATASETS)[number];
+const LIBERO_DEMOS: Partial<Record<DatasetName, number>> = { libero60: 60, libero500: 500 };
+/** Time-to-quality thresholds on the Robust held-out MSE. */
+const QUALITY = [2e-4, 5e-5] as const;
 
 const ENCODE_ACTIONS = 200_000;
 const ENCODE_REPS = 5;
@@ -56,19 +59,27 @@ const GOAL_TIME_RATIO = 0.5;
 const GOAL_DECODE_P50_MS = 1;
 
 interface Args {
+  datasets: DatasetName[];
   reps: number;
   json: string | undefined;
   rssProbe: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { reps: 3, json: undefined, rssProbe: false };
+  const args: Args = { datasets: [...DATASETS], reps: 1, json: undefined, rssProbe: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--reps') {
       const reps = Number(argv[++i]);
       if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps needs a positive integer');
       args.reps = reps;
+    } else if (flag === '--datasets') {
+      const names = (argv[++i] ?? '').split(',').filter(Boolean);
+      const unknown = names.filter((n) => !(DATASETS as readonly string[]).includes(n));
+      if (names.length === 0 || unknown.length > 0) {
+        throw new Error(`--datasets takes a comma-separated subset of ${DATASETS.join(',')}`);
+      }
+      args.datasets = names as DatasetName[];
     } else if (flag === '--json') {
       const file = argv[++i];
       if (!file) throw new Error('--json needs a file name');
@@ -76,10 +87,22 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === '--rss-probe') {
       args.rssProbe = true;
     } else {
-      throw new Error(`unknown flag ${flag}; use --reps <n>, --json <file>, --rss-probe`);
+      throw new Error(`unknown flag ${flag}; use --datasets <list>, --reps <n>, --json <file>, --rss-probe`);
     }
   }
   return args;
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')}: ${err.trim()}`)),
+    );
+  });
 }
 
 async function pytorchAvailable(): Promise<string | null> {
@@ -98,10 +121,17 @@ async function pytorchAvailable(): Promise<string | null> {
 // ---------------------------------------------------------------------------------------------------------
 // Training runs
 
+interface CurvePoint {
+  seconds: number;
+  heldOutMse: number;
+}
+
 interface VariantFigures {
   bestHeldOutMse: number;
   seconds: number;
   msPerStep: number;
+  epochs: number;
+  curve: CurvePoint[];
 }
 
 interface TrainingRun {
@@ -126,14 +156,24 @@ function variantOf<T extends { variant: string }>(variants: T[], name: string, l
   return found;
 }
 
+const rfsqFigures = (v: TrainedVariant): VariantFigures => ({
+  bestHeldOutMse: v.bestHeldOutMse,
+  seconds: v.seconds,
+  msPerStep: v.msPerStep,
+  epochs: v.epochs,
+  curve: v.curve,
+});
+
 async function runRfsq(
-  flags: string[],
+  data: string,
+  numEpisodes: number | undefined,
   out: string,
   method: RssMethod,
   rssFile: string,
   label: string,
 ): Promise<{ run: TrainingRun; report: TrainReport }> {
-  const args = [CLI, 'train', '--variant', 'both', '--data', 'demo', ...flags, '--out', out, '--json'];
+  const episodes = numEpisodes === undefined ? [] : ['--num-episodes', String(numEpisodes)];
+  const args = [CLI, 'train', '--variant', 'both', '--data', data, ...episodes, '--out', out, '--json'];
   const m = await measure(process.execPath, args, method, rssFile, label);
   const report = JSON.parse(m.stdout) as TrainReport;
   return {
@@ -141,8 +181,8 @@ async function runRfsq(
     run: {
       wallSeconds: m.wallSeconds,
       peakRssKb: m.peakRssKb,
-      naive: variantOf(report.variants, 'naive', label),
-      robust: variantOf(report.variants, 'robust', label),
+      naive: rfsqFigures(variantOf(report.variants, 'naive', label)),
+      robust: rfsqFigures(variantOf(report.variants, 'robust', label)),
     },
   };
 }
@@ -152,6 +192,7 @@ async function runPytorch(
   heldOutNpy: string,
   method: RssMethod,
   rssFile: string,
+  label: string,
 ): Promise<{ run: TrainingRun; report: PytorchReport }> {
   const args = [
     PYTORCH_SCRIPT,
@@ -172,17 +213,22 @@ async function runPytorch(
     '--threads',
     String(TORCH_THREADS),
   ];
-  const m = await measure(PYTHON, args, method, rssFile, 'PyTorch training');
+  const m = await measure(PYTHON, args, method, rssFile, label);
   const report = JSON.parse(m.stdout) as PytorchReport;
   return {
     report,
     run: {
       wallSeconds: m.wallSeconds,
       peakRssKb: m.peakRssKb ?? report.maxRssKb,
-      naive: variantOf(report.variants, 'naive', 'PyTorch'),
-      robust: variantOf(report.variants, 'robust', 'PyTorch'),
+      naive: variantOf(report.variants, 'naive', label),
+      robust: variantOf(report.variants, 'robust', label),
     },
   };
+}
+
+/** Seconds (the trainer's own clock) until the held-out MSE first reaches `threshold`, or null. */
+function timeToQuality(curve: CurvePoint[], threshold: number): number | null {
+  return curve.find((point) => point.heldOutMse <= threshold)?.seconds ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -204,17 +250,21 @@ function percentile(sorted: number[], p: number): number {
 
 function summarize(runs: TrainingRun[]) {
   const pick = (f: (r: TrainingRun) => number) => median(runs.map(f));
-  const walls = runs.map((r) => r.wallSeconds);
   const rss = runs.map((r) => r.peakRssKb).filter((v): v is number => v !== null);
+  /** Median over rounds; a round that never reached the threshold counts as infinitely slow. */
+  const toQuality = (threshold: number): number | null => {
+    const t = median(runs.map((r) => timeToQuality(r.robust.curve, threshold) ?? Infinity));
+    return Number.isFinite(t) ? t : null;
+  };
   return {
     wallSeconds: pick((r) => r.wallSeconds),
-    wallMin: Math.min(...walls),
-    wallMax: Math.max(...walls),
     inProcessSeconds: pick((r) => r.naive.seconds + r.robust.seconds),
     naiveMse: pick((r) => r.naive.bestHeldOutMse),
     robustMse: pick((r) => r.robust.bestHeldOutMse),
+    epochs: `${pick((r) => r.naive.epochs)} + ${pick((r) => r.robust.epochs)}`,
     msPerStep: pick((r) => (r.naive.msPerStep + r.robust.msPerStep) / 2),
     peakRssKb: rss.length > 0 ? Math.max(...rss) : null,
+    toQuality: QUALITY.map(toQuality),
   };
 }
 
@@ -224,6 +274,12 @@ const sci = (v: number): string => v.toExponential(3);
 const secs = (v: number): string => v.toFixed(2);
 const mb = (kb: number | null): string => (kb === null ? 'n/a' : (kb / 1024).toFixed(0));
 const status = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
+const maybe = (v: number | null): string => (v === null ? 'not reached' : secs(v));
+const load = (): string =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(', ');
 
 function table(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [] } });
@@ -231,70 +287,129 @@ function table(head: string[]): Table.Table {
 
 // ---------------------------------------------------------------------------------------------------------
 
+interface DatasetResult {
+  name: DatasetName;
+  description: string;
+  episodes: { train: number; validation: number; heldOut: number };
+  chunks: { train: number; validation: number; heldOut: number };
+  rfsq: TrainingRun[];
+  pytorch: TrainingRun[];
+  /** |round trip - forward pass| of the last rfsq Robust checkpoint on the held-out chunks. */
+  roundtripGap: number;
+  recomputedRobustMse: number;
+}
+
+/** The source `rfsq train --data` takes for a dataset, writing the LIBERO-like files on first use. */
+async function datasetSource(name: DatasetName, tmp: string): Promise<string> {
+  const demos = LIBERO_DEMOS[name];
+  if (demos === undefined) return name;
+  const file = path.join(tmp, `${name}.hdf5`);
+  if (!existsSync(file)) {
+    await run(PYTHON, [LIBERO_WRITER, '--out', file, '--demos', String(demos), '--seed', String(demos)]);
+  }
+  return file;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const method: RssMethod = !args.rssProbe && existsSync(GNU_TIME) ? 'gnu-time' : 'probe';
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'rfsq-bench-'));
   const log = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
+  const loadBefore = load();
   try {
-    // The exact normalized chunks `rfsq train` uses: same loader, split and normalization.
-    const data = await prepareData({
-      data: 'demo',
-      numEpisodes: PLAN.numEpisodes,
-      chunk: PLAN.chunk,
-      seed: PLAN.seed,
-      heldOutFraction: PLAN.heldOutFraction,
-    });
-    const { chunkLength, actionDim } = data.train;
-    const trainNpy = path.join(tmp, 'train.npy');
-    const heldOutNpy = path.join(tmp, 'held_out.npy');
-    await writeNpy(trainNpy, data.train.data, [data.train.numChunks, chunkLength, actionDim]);
-    await writeNpy(heldOutNpy, data.heldOut.data, [data.heldOut.numChunks, chunkLength, actionDim]);
-
     const torchMissing = await pytorchAvailable();
     const rssFile = path.join(tmp, 'rss.txt');
-    const rfsqDefault: TrainingRun[] = [];
-    const rfsqPlan: TrainingRun[] = [];
-    const pytorch: TrainingRun[] = [];
+    const results: DatasetResult[] = [];
     let torchInfo: PytorchReport | undefined;
-    let planOut = '';
-    let defaultReport: TrainReport | undefined;
-    for (let rep = 1; rep <= args.reps; rep++) {
-      log(`round ${rep}/${args.reps}: rfsq train, default config`);
-      const d = await runRfsq(
-        [],
-        path.join(tmp, `default-${rep}`),
-        method,
-        rssFile,
-        'rfsq train (default config)',
-      );
-      rfsqDefault.push(d.run);
-      defaultReport = d.report;
-      log(`round ${rep}/${args.reps}: rfsq train, plan config`);
-      planOut = path.join(tmp, `plan-${rep}`);
-      const p = await runRfsq(PLAN_FLAGS, planOut, method, rssFile, 'rfsq train (plan config)');
-      rfsqPlan.push(p.run);
-      if (!torchMissing) {
-        log(`round ${rep}/${args.reps}: PyTorch, plan config`);
-        const t = await runPytorch(trainNpy, heldOutNpy, method, rssFile);
-        pytorch.push(t.run);
-        torchInfo = t.report;
+    let backend = '';
+    let inference: { checkpoint: string; data: PreparedData } | undefined;
+    for (const name of args.datasets) {
+      const source = await datasetSource(name, tmp);
+      const numEpisodes = name === 'demo' ? DEFAULT_TRAINING.numEpisodes : undefined;
+      // The exact normalized chunks `rfsq train` uses: same loader, split and normalization.
+      const data = await prepareData({ ...DEFAULT_TRAINING, data: source, numEpisodes });
+      const { chunkLength, actionDim } = data.train;
+      const { validation } = data;
+      if (!validation) throw new Error('the default config keeps no validation episodes');
+      // The plan's loop has no validation split: it trains on rfsq's training and validation episodes.
+      const planTrain = new Float32Array(data.train.data.length + validation.data.length);
+      planTrain.set(data.train.data);
+      planTrain.set(validation.data, data.train.data.length);
+      const trainNpy = path.join(tmp, `${name}-train.npy`);
+      const heldOutNpy = path.join(tmp, `${name}-held_out.npy`);
+      await writeNpy(trainNpy, planTrain, [
+        planTrain.length / (chunkLength * actionDim),
+        chunkLength,
+        actionDim,
+      ]);
+      await writeNpy(heldOutNpy, data.heldOut.data, [data.heldOut.numChunks, chunkLength, actionDim]);
+      const result: DatasetResult = {
+        name,
+        description: data.description,
+        episodes: {
+          train: data.trainEpisodes.length,
+          validation: data.validationEpisodes.length,
+          heldOut: data.heldOutEpisodes.length,
+        },
+        chunks: {
+          train: data.train.numChunks,
+          validation: validation.numChunks,
+          heldOut: data.heldOut.numChunks,
+        },
+        rfsq: [],
+        pytorch: [],
+        roundtripGap: NaN,
+        recomputedRobustMse: NaN,
+      };
+      let out = '';
+      for (let rep = 1; rep <= args.reps; rep++) {
+        log(`${name} round ${rep}/${args.reps}: rfsq train, default config (load ${load()})`);
+        out = path.join(tmp, `${name}-rfsq-${rep}`);
+        const r = await runRfsq(source, numEpisodes, out, method, rssFile, `rfsq train on ${name}`);
+        if (
+          r.report.trainChunks !== data.train.numChunks ||
+          r.report.heldOutChunks !== data.heldOut.numChunks
+        ) {
+          throw new Error(
+            `rfsq train on ${name} used ${r.report.trainChunks}/${r.report.heldOutChunks} chunks, the exported data has ${data.train.numChunks}/${data.heldOut.numChunks}`,
+          );
+        }
+        backend = r.report.backend;
+        result.rfsq.push(r.run);
+        if (!torchMissing) {
+          log(`${name} round ${rep}/${args.reps}: PyTorch, plan loop (load ${load()})`);
+          const t = await runPytorch(trainNpy, heldOutNpy, method, rssFile, `PyTorch on ${name}`);
+          result.pytorch.push(t.run);
+          torchInfo = t.report;
+        }
       }
-    }
-    if (!defaultReport) throw new Error('no training run');
-    if (
-      defaultReport.trainChunks !== data.train.numChunks ||
-      defaultReport.heldOutChunks !== data.heldOut.numChunks
-    ) {
-      throw new Error(
-        `rfsq train used ${defaultReport.trainChunks}/${defaultReport.heldOutChunks} chunks, the exported data has ${data.train.numChunks}/${data.heldOut.numChunks}`,
+      const checkpoint = await loadCheckpoint(path.join(out, 'robust'));
+      result.recomputedRobustMse = heldOutMse(checkpoint.model, data.heldOut);
+      result.roundtripGap = Math.abs(
+        roundtripMse(checkpoint.model, data.heldOut) - result.recomputedRobustMse,
       );
+      results.push(result);
+      // Each dataset's figures as soon as they exist: a long run shows what it has measured so far.
+      const figures = (label: string, runs: TrainingRun[]): string =>
+        runs
+          .map(
+            (r) =>
+              `${label} ${secs(r.wallSeconds)} s wall, robust ${sci(r.robust.bestHeldOutMse)}, naive ${sci(r.naive.bestHeldOutMse)}`,
+          )
+          .join('; ');
+      log(
+        `${name} done (load ${load()}): ${figures('rfsq', result.rfsq)}; ${figures('PyTorch', result.pytorch)}`,
+      );
+      inference ??= { checkpoint: path.join(out, 'robust'), data };
     }
+    if (!inference) throw new Error('no training run');
 
-    // Inference on the trained robust checkpoint of the last plan-config run.
+    // Inference on the first dataset's trained Robust checkpoint.
     log('encode throughput and decode latency');
-    const checkpoint = await loadCheckpoint(path.join(planOut, 'robust'));
-    const recomputedMse = heldOutMse(checkpoint.model, data.heldOut);
+    const checkpoint = await loadCheckpoint(inference.checkpoint);
+    const { train: trainSet, heldOut: heldOutSet } = inference.data;
+    const { chunkLength, actionDim } = trainSet;
+    const data = { train: trainSet, heldOut: chunkSet(heldOutSet.data, chunkLength, actionDim) };
     const source = new Float32Array(data.train.data.length + data.heldOut.data.length);
     source.set(data.train.data);
     source.set(data.heldOut.data, data.train.data.length);
@@ -332,100 +447,104 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------------------------------------------------------------
     // Report
-    const def = summarize(rfsqDefault);
-    const plan = summarize(rfsqPlan);
-    const torch: Summary | undefined = pytorch.length > 0 ? summarize(pytorch) : undefined;
-    const perRound = (runs: TrainingRun[]) =>
-      runs.map((r, i) => r.wallSeconds / (pytorch[i] as TrainingRun).wallSeconds);
-    const ratioDefault = torch ? median(perRound(rfsqDefault)) : undefined;
-    const ratioPlan = torch ? median(perRound(rfsqPlan)) : undefined;
-
     const lines: string[] = [];
     lines.push(
-      `rfsq benchmark: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, ` +
-        `${defaultReport.backend} backend` +
-        (torchInfo ? `, PyTorch ${torchInfo.torch} (${torchInfo.threads} threads)` : ''),
+      `rfsq Phase 1 benchmark: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, ` +
+        `${backend} backend` +
+        (torchInfo
+          ? `, PyTorch ${torchInfo.torch} (Debian python3-torch, reference BLAS, ${torchInfo.threads} threads)`
+          : ''),
+    );
+    lines.push(`Load average (1, 5, 15 min): ${loadBefore} at the start, ${load()} at the end.`);
+    const plateau = DEFAULT_TRAINING.plateau;
+    lines.push(
+      `rfsq default = no flags: to a plateau (cap ${plateau.maxEpochs} epochs, patience ${plateau.patience}, min gain ${plateau.minRelativeGain}, ` +
+        `cool-down ${plateau.coolDownFraction} of the epochs taken), batch ${DEFAULT_TRAINING.batchSize}, lr ${DEFAULT_TRAINING.lr}; ` +
+        `PyTorch = the plan's loop, ${PLAN.epochs} epochs, batch ${PLAN.batchSize}, AdamW ${PLAN.lr}, cosine, on rfsq's training + validation episodes.`,
     );
     lines.push(
-      `Data: demo, ${data.trainEpisodes.length} training episodes (${data.train.numChunks} chunks of ${chunkLength}), ` +
-        `${data.heldOutEpisodes.length} held-out episodes (${data.heldOut.numChunks} chunks); ` +
-        `${args.reps} interleaved round(s), medians shown.`,
-    );
-    lines.push(
-      `Configs: default = ${DEFAULT_TRAINING.epochs} epochs, batch ${DEFAULT_TRAINING.batchSize}, lr ${DEFAULT_TRAINING.lr} (no flags); ` +
-        `plan = --num-episodes ${PLAN.numEpisodes} --epochs ${PLAN.epochs} --batch-size ${PLAN.batchSize} (lr ${PLAN.lr}, wd ${PLAN.weightDecay}).`,
+      `${args.reps} interleaved round(s) per dataset, medians shown. MSE: Robust/naive held-out MSE, normalized units, eval mode; ` +
+        'rfsq: at the epoch its validation MSE picked; PyTorch: its best epoch on the held-out set itself (favours PyTorch).',
     );
     if (torchMissing)
       lines.push(`PyTorch: not available (${torchMissing}); its rows and ratios are skipped.`);
     lines.push('');
 
     const training = table([
-      'training (naive + robust)',
-      'wall s (min–max)',
-      'in-process s',
+      'dataset',
+      'trainer',
+      'wall s',
+      'epochs',
       'ms/step',
       'naive MSE',
       'robust MSE',
+      ...QUALITY.map((q) => `s to robust ≤ ${q.toExponential(0)}`),
       'peak RSS MB',
     ]);
-    const row = (name: string, s: Summary) => [
-      name,
-      `${secs(s.wallSeconds)} (${secs(s.wallMin)}–${secs(s.wallMax)})`,
-      secs(s.inProcessSeconds),
-      s.msPerStep.toFixed(2),
-      sci(s.naiveMse),
-      sci(s.robustMse),
-      mb(s.peakRssKb),
-    ];
-    training.push(row('rfsq, default config', def), row('rfsq, plan config', plan));
-    if (torch) training.push(row('PyTorch, plan config', torch));
+    const goals = table([
+      'dataset',
+      'wall: rfsq / PyTorch',
+      'robust MSE: rfsq / PyTorch',
+      'round trip',
+      'goal',
+    ]);
+    const summaries = results.map((result) => {
+      const rfsq = summarize(result.rfsq);
+      const torch = result.pytorch.length > 0 ? summarize(result.pytorch) : undefined;
+      const row = (trainer: string, s: Summary) => [
+        result.name,
+        trainer,
+        secs(s.wallSeconds),
+        s.epochs,
+        s.msPerStep.toFixed(2),
+        sci(s.naiveMse),
+        sci(s.robustMse),
+        ...s.toQuality.map(maybe),
+        mb(s.peakRssKb),
+      ];
+      training.push(row('rfsq default', rfsq));
+      if (torch) training.push(row('PyTorch plan', torch));
+      const exact = result.roundtripGap === 0;
+      let ratio: number | null = null;
+      if (torch) {
+        ratio = median(
+          result.rfsq.map((r, i) => r.wallSeconds / (result.pytorch[i] as TrainingRun).wallSeconds),
+        );
+        const mseRatio = rfsq.robustMse / torch.robustMse;
+        goals.push([
+          result.name,
+          ratio.toFixed(2),
+          mseRatio.toFixed(2),
+          exact ? 'exact' : `differs by ${sci(result.roundtripGap)}`,
+          status(ratio <= GOAL_TIME_RATIO && mseRatio <= 1 && exact),
+        ]);
+      }
+      return { name: result.name, rfsq, pytorch: torch ?? null, wallRatio: ratio };
+    });
     lines.push(training.toString());
     lines.push(
-      'wall s: the whole process, startup included. in-process s: the trainers’ own timers (training + per-epoch',
-      'held-out evaluation, both variants). MSE: best held-out MSE over the epochs (normalized units), eval mode.',
+      'wall s: the whole process (naive + robust), startup included. s to robust ≤ x: the Robust run’s own clock',
+      '(training + per-epoch evaluation) until its held-out MSE first reached x. Datasets:',
+      ...results.map(
+        (r) =>
+          `  ${r.name}: ${r.description}; ${r.episodes.train}/${r.episodes.validation}/${r.episodes.heldOut} train/validation/held-out episodes ` +
+          `(${r.chunks.train}/${r.chunks.validation}/${r.chunks.heldOut} chunks of ${chunkLength}); last Robust checkpoint re-evaluated in-process: ${sci(r.recomputedRobustMse)}`,
+      ),
       `peak RSS: ${
         method === 'gnu-time'
           ? `${GNU_TIME} -f %M of each process (max over rounds)`
           : 'Node children: process.resourceUsage().maxRSS via a --import probe; Python: its own ru_maxrss'
       }.`,
-      `Check: the last plan-config robust checkpoint, evaluated in-process on the exported held-out chunks: ` +
-        `${sci(recomputedMse)} (rfsq train reported ${sci(rfsqPlan[rfsqPlan.length - 1]!.robust.bestHeldOutMse)}).`,
       '',
     );
-
-    const goals = table(['figure', 'measured', 'goal', 'status']);
-    if (torch && ratioDefault !== undefined && ratioPlan !== undefined) {
-      const range = (r: number[]) => `${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}`;
-      const mseOk = def.robustMse <= torch.robustMse;
-      goals.push(
-        [
-          'time: rfsq default / PyTorch plan',
-          `${ratioDefault.toFixed(2)} (${range(perRound(rfsqDefault))})`,
-          `≤ ${GOAL_TIME_RATIO}`,
-          status(ratioDefault <= GOAL_TIME_RATIO),
-        ],
-        [
-          'robust MSE: rfsq default vs PyTorch plan',
-          `${sci(def.robustMse)} vs ${sci(torch.robustMse)} (×${(def.robustMse / torch.robustMse).toFixed(2)})`,
-          'no worse',
-          status(mseOk),
-        ],
-        [
-          'goal 1: faster by 2× and no worse',
-          '',
-          'both above',
-          status(ratioDefault <= GOAL_TIME_RATIO && mseOk),
-        ],
-        ['time: rfsq plan / PyTorch plan', `${ratioPlan.toFixed(2)} (${range(perRound(rfsqPlan))})`, '—', ''],
-        [
-          'robust MSE: rfsq plan vs PyTorch plan',
-          `${sci(plan.robustMse)} vs ${sci(torch.robustMse)} (×${(plan.robustMse / torch.robustMse).toFixed(2)})`,
-          '—',
-          '',
-        ],
+    if (!torchMissing) {
+      lines.push(
+        `Goal per dataset: wall ratio ≤ ${GOAL_TIME_RATIO}, Robust held-out MSE ratio ≤ 1, round trip exact (decode(encode(x)) = forward pass).`,
       );
+      lines.push(goals.toString());
     }
-    goals.push(
+    const inferenceTable = table(['figure', 'measured', 'goal', 'status']);
+    inferenceTable.push(
       [
         `encode throughput (${encodedActions} actions, median of ${ENCODE_REPS})`,
         `${Math.round(encodeRate).toLocaleString('en-US')} actions/s`,
@@ -440,32 +559,29 @@ async function main(): Promise<void> {
       ],
       ['peak RSS of this bench process', `${mb(benchRssKb)} MB`, '—', ''],
     );
-    lines.push(goals.toString());
+    lines.push(inferenceTable.toString());
     process.stdout.write(`${lines.join('\n')}\n`);
 
     if (args.json) {
-      const results = {
+      const figures = {
         machine: {
           cpu: os.cpus()[0]?.model ?? null,
           cores: os.availableParallelism(),
           node: process.version,
+          loadBefore,
+          loadAfter: load(),
         },
-        backend: defaultReport.backend,
+        backend,
         torch: torchInfo ? { version: torchInfo.torch, threads: torchInfo.threads } : null,
         rssMethod: method,
         reps: args.reps,
-        training: { rfsqDefault, rfsqPlan, pytorchPlan: pytorch },
-        summary: { rfsqDefault: def, rfsqPlan: plan, pytorchPlan: torch ?? null },
-        ratios: {
-          rfsqDefaultOverPytorchPlan: ratioDefault ?? null,
-          rfsqPlanOverPytorchPlan: ratioPlan ?? null,
-        },
+        datasets: results,
+        summary: summaries,
         encode: { actions: encodedActions, actionsPerSecond: encodeRates },
         decode: { reps: DECODE_REPS, p50Ms: decodeP50, p99Ms: decodeP99 },
         benchPeakRssKb: benchRssKb,
-        recomputedRobustHeldOutMse: recomputedMse,
       };
-      await writeFile(args.json, `${JSON.stringify(results, null, 2)}\n`);
+      await writeFile(args.json, `${JSON.stringify(figures, null, 2)}\n`);
       log(`figures written to ${args.json}`);
     }
   } finally {

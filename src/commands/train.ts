@@ -20,6 +20,11 @@ interface TrainFlags {
   chunk?: string;
   seed?: string;
   heldOutFraction?: string;
+  validationFraction?: string;
+  maxEpochs?: string;
+  patience?: string;
+  minRelativeGain?: string;
+  coolDownFraction?: string;
   out: string;
   backend: string;
 }
@@ -54,8 +59,27 @@ export function registerTrain(program: Command): void {
     .option('--variant <naive|robust|both>', 'which tokenizer to train (default both)')
     .option('--use-layernorm <True|False>', "the plan's spelling: True = robust, False = naive")
     .option('--data <path|demo>', 'LIBERO/robomimic .hdf5, .npy [episodes, steps, 7], or demo', 'demo')
-    .option('--num-episodes <n>', `use the first n episodes (demo default ${D.numEpisodes})`)
-    .option('--epochs <n>', `training epochs (default ${D.epochs})`)
+    .option(
+      '--num-episodes <n>',
+      `use the first n episodes (default: every episode of a file; the demo generates ${D.numEpisodes})`,
+    )
+    .option('--epochs <n>', 'a fixed budget of n epochs (default: train until the validation MSE plateaus)')
+    .option(
+      '--max-epochs <n>',
+      `cap on the epochs when training to a plateau (default ${D.plateau.maxEpochs})`,
+    )
+    .option(
+      '--patience <n>',
+      `epochs without a --min-relative-gain improvement before the final decay (default ${D.plateau.patience})`,
+    )
+    .option(
+      '--min-relative-gain <f>',
+      `relative drop of the validation MSE that counts as progress (default ${D.plateau.minRelativeGain})`,
+    )
+    .option(
+      '--cool-down-fraction <f>',
+      `length of the final decay, as a fraction of the epochs before it (default ${D.plateau.coolDownFraction})`,
+    )
     .option('--batch-size <n>', `chunks per batch (default ${D.batchSize})`)
     .option('--lr <rate>', `peak learning rate of the cosine schedule (default ${D.lr})`)
     .option('--weight-decay <w>', `decoupled weight decay (default ${D.weightDecay})`)
@@ -69,18 +93,55 @@ export function registerTrain(program: Command): void {
       '--held-out-fraction <f>',
       `fraction of episodes held out for evaluation (default ${D.heldOutFraction})`,
     )
+    .option(
+      '--validation-fraction <f>',
+      `fraction of the other episodes used for validation: best epoch and stopping; 0 (with --epochs) keeps the last epoch (default ${D.validationFraction})`,
+    )
     .option('--out <dir>', 'output directory: <out>/naive and <out>/robust', 'runs/phase1')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', 'auto')
     .addHelpText(
       'after',
-      '\nExamples:\n  rfsq train --variant both --data demo\n  rfsq train --use-layernorm True --data libero_spatial.hdf5 --num-episodes 50 --epochs 100',
+      '\nExamples:\n  rfsq train --variant both --data demo\n  rfsq train --use-layernorm True --data libero_spatial.hdf5 --num-episodes 50 --epochs 100\n  rfsq train --data libero_spatial.hdf5 --max-epochs 200 --patience 6',
     )
     .action(async (flags: TrainFlags, command: Command) => {
       const options = globalOptions(command);
       const { trainVariants } = await import('../services/phase1.js');
       const DEFAULT_TRAINING = D;
       const variants = variantsFrom(flags);
-      const epochs = flags.epochs ? parseInteger(flags.epochs, '--epochs') : DEFAULT_TRAINING.epochs;
+      const epochs = flags.epochs ? parseInteger(flags.epochs, '--epochs') : undefined;
+      const fraction = (value: string, flag: string): number => {
+        const parsed = parseNumber(value, flag, { min: 0 });
+        if (parsed >= 1) throw inputError(`${flag} must be below 1, got ${value}`, 'pass e.g. 0.1');
+        return parsed;
+      };
+      const plateau = {
+        maxEpochs: flags.maxEpochs
+          ? parseInteger(flags.maxEpochs, '--max-epochs')
+          : DEFAULT_TRAINING.plateau.maxEpochs,
+        patience: flags.patience ? parseInteger(flags.patience, '--patience') : D.plateau.patience,
+        minRelativeGain: flags.minRelativeGain
+          ? parseNumber(flags.minRelativeGain, '--min-relative-gain', { min: 0 })
+          : D.plateau.minRelativeGain,
+        coolDownFraction: flags.coolDownFraction
+          ? parseNumber(flags.coolDownFraction, '--cool-down-fraction', { min: 0, exclusiveMin: true })
+          : D.plateau.coolDownFraction,
+      };
+      const stoppingFlags = [flags.maxEpochs, flags.patience, flags.minRelativeGain, flags.coolDownFraction];
+      if (epochs !== undefined && stoppingFlags.some((flag) => flag !== undefined)) {
+        throw inputError(
+          '--epochs is a fixed budget, so it takes no --max-epochs, --patience, --min-relative-gain or --cool-down-fraction',
+          'drop --epochs to train to a plateau, or drop the stopping flags',
+        );
+      }
+      const validationFraction = flags.validationFraction
+        ? fraction(flags.validationFraction, '--validation-fraction')
+        : DEFAULT_TRAINING.validationFraction;
+      if (validationFraction === 0 && epochs === undefined) {
+        throw inputError(
+          '--validation-fraction 0 keeps no validation episodes, so there is no plateau to train to',
+          'add a fixed budget with --epochs n (the last epoch is kept), or keep some validation episodes',
+        );
+      }
       const progress = new Progress();
       const interrupt = interruptSignal('finishing the current epoch; the best checkpoint so far is kept');
       try {
@@ -93,6 +154,7 @@ export function registerTrain(program: Command): void {
               ? DEFAULT_TRAINING.numEpisodes
               : undefined,
           epochs,
+          plateau,
           batchSize: flags.batchSize
             ? parseInteger(flags.batchSize, '--batch-size')
             : DEFAULT_TRAINING.batchSize,
@@ -108,14 +170,20 @@ export function registerTrain(program: Command): void {
           heldOutFraction: flags.heldOutFraction
             ? parseNumber(flags.heldOutFraction, '--held-out-fraction', { min: 0, exclusiveMin: true })
             : DEFAULT_TRAINING.heldOutFraction,
+          validationFraction,
           out: flags.out,
           backend: parseChoice(flags.backend, '--backend', ['auto', 'tensorflow', 'wasm', 'cpu'] as const),
           signal: interrupt.signal,
+          onCollect: (kept, total, task) => {
+            progress.update(kept / total, 'collecting demos', `${kept}/${total} kept (${task})`);
+            if (kept === total) progress.done();
+          },
           onEpoch: (variant, info) => {
+            const of = epochs !== undefined || info.coolingDown ? `/${info.epochs}` : ` (≤ ${info.epochs})`;
             progress.update(
               info.epoch / info.epochs,
-              `${variant.padEnd(6)} epoch ${String(info.epoch).padStart(String(info.epochs).length)}/${info.epochs}`,
-              `train MSE ${info.trainMse.toExponential(3)}  held-out MSE ${info.heldOutMse.toExponential(3)}  best ${info.bestHeldOutMse.toExponential(3)} (epoch ${info.bestEpoch})  ETA ${formatSeconds(info.etaSeconds)}`,
+              `${variant.padEnd(6)} epoch ${info.epoch}${of}${info.coolingDown ? ' decay' : ''}`,
+              `train MSE ${info.trainMse.toExponential(3)}  validation MSE ${info.validationMse.toExponential(3)}  held-out MSE ${info.heldOutMse.toExponential(3)}  best ${info.bestValidationMse.toExponential(3)} (epoch ${info.bestEpoch})  lr ${info.lr.toExponential(1)}  ETA ${epochs === undefined && !info.coolingDown ? '≤ ' : ''}${formatSeconds(info.etaSeconds)}`,
             );
             if (info.epoch === info.epochs) progress.done();
           },
@@ -126,11 +194,11 @@ export function registerTrain(program: Command): void {
         }
         note(`backend: ${report.backend}`);
         process.stdout.write(
-          `Data: ${report.data.description}\n      ${report.data.trainEpisodes} training episodes (${report.trainChunks} chunks), ${report.data.heldOutEpisodes} held-out episodes (${report.heldOutChunks} chunks)\n`,
+          `Data: ${report.data.description}\n      ${report.data.trainEpisodes} training episodes (${report.trainChunks} chunks), ${report.data.validationEpisodes} validation (${report.validationChunks}), ${report.data.heldOutEpisodes} held-out (${report.heldOutChunks})\n`,
         );
         for (const trained of report.variants) {
           process.stdout.write(
-            `${trained.variant.padEnd(6)}  best held-out MSE ${trained.bestHeldOutMse.toExponential(4)} at epoch ${trained.bestEpoch}/${trained.epochs}  (${trained.seconds.toFixed(1)} s, ${trained.msPerStep.toFixed(2)} ms/step)  → ${trained.checkpoint}\n`,
+            `${trained.variant.padEnd(6)}  held-out MSE ${trained.bestHeldOutMse.toExponential(4)} at epoch ${trained.bestEpoch}/${trained.epochs} (best validation ${trained.bestValidationMse.toExponential(3)}; stopped by ${trained.stoppedBy})  (${trained.seconds.toFixed(1)} s, ${trained.msPerStep.toFixed(2)} ms/step)  → ${trained.checkpoint}\n`,
           );
         }
         if (variants.length === 2) {

@@ -5,7 +5,7 @@ import { selectBackend, type BackendName, type BackendRequest } from '../ml/back
 import { loadCheckpoint, type Checkpoint } from '../ml/tokenizer/checkpoint.js';
 import type { QuantizerVariant } from '../ml/tokenizer/config.js';
 import { evaluateTokenizer, type EvaluationReport } from '../ml/tokenizer/evaluate.js';
-import type { EpochInfo } from '../ml/tokenizer/train.js';
+import type { CurvePoint, EpochInfo, PlateauStopping, TrainResult } from '../ml/tokenizer/train.js';
 import { writeJsonAtomic } from './files.js';
 import {
   datasetIdentity,
@@ -19,7 +19,9 @@ export { DEFAULT_TRAINING } from '../core/training-defaults.js';
 
 export interface TrainRequest extends DataOptions {
   variants: QuantizerVariant[];
-  epochs: number;
+  /** A fixed budget of epochs; without it, training runs to a plateau (`plateau`). */
+  epochs?: number;
+  plateau: PlateauStopping;
   batchSize: number;
   lr: number;
   weightDecay: number;
@@ -33,17 +35,30 @@ export interface TrainRequest extends DataOptions {
 export interface TrainedVariant {
   variant: QuantizerVariant;
   checkpoint: string;
+  /** Held-out MSE of the best epoch, picked by validation MSE. */
   bestHeldOutMse: number;
+  bestValidationMse: number;
   bestEpoch: number;
+  /** Epochs run. */
   epochs: number;
+  stoppedBy: TrainResult['stoppedBy'];
   seconds: number;
   msPerStep: number;
+  /** Per-epoch training, validation and held-out MSE and per-layer code usage (validation). */
+  curve: CurvePoint[];
 }
 
 export interface TrainReport {
   backend: BackendName;
-  data: { source: string; description: string; trainEpisodes: number; heldOutEpisodes: number };
+  data: {
+    source: string;
+    description: string;
+    trainEpisodes: number;
+    validationEpisodes: number;
+    heldOutEpisodes: number;
+  };
   trainChunks: number;
+  validationChunks: number;
   heldOutChunks: number;
   variants: TrainedVariant[];
 }
@@ -52,7 +67,7 @@ export interface TrainReport {
 export async function trainVariants(request: TrainRequest): Promise<TrainReport> {
   const backend = await selectBackend(request.backend);
   const prepared = await prepareData(request);
-  const { trainTokenizer } = await import('../ml/tokenizer/train.js');
+  const { curveOf, trainTokenizer } = await import('../ml/tokenizer/train.js');
   // Recorded so that `rfsq compare` recognises this dataset by content, however it is named later.
   const dataIdentity = await datasetIdentity(request.data);
   const variants: TrainedVariant[] = [];
@@ -62,7 +77,9 @@ export async function trainVariants(request: TrainRequest): Promise<TrainReport>
       variant,
       train: prepared.train,
       heldOut: prepared.heldOut,
-      epochs: request.epochs,
+      validation: prepared.validation,
+      epochs: request.epochs ?? request.plateau.maxEpochs,
+      ...(request.epochs === undefined ? { plateau: request.plateau } : {}),
       batchSize: request.batchSize,
       lr: request.lr,
       weightDecay: request.weightDecay,
@@ -79,6 +96,9 @@ export async function trainVariants(request: TrainRequest): Promise<TrainReport>
         seed: request.seed,
         chunk: request.chunk,
         heldOutFraction: request.heldOutFraction,
+        validationFraction: request.validationFraction,
+        trainEpisodes: prepared.trainEpisodes,
+        validationEpisodes: prepared.validationEpisodes,
         heldOutEpisodes: prepared.heldOutEpisodes,
       },
       onEpoch: (_epoch, _train, _heldOut, _eta, info) => request.onEpoch?.(variant, info),
@@ -87,10 +107,13 @@ export async function trainVariants(request: TrainRequest): Promise<TrainReport>
       variant,
       checkpoint,
       bestHeldOutMse: result.bestHeldOutMse,
+      bestValidationMse: result.bestValidationMse,
       bestEpoch: result.bestEpoch,
-      epochs: request.epochs,
+      epochs: result.epochs,
+      stoppedBy: result.stoppedBy,
       seconds: result.seconds,
       msPerStep: result.msPerStep,
+      curve: curveOf(result.history),
     });
   }
   return {
@@ -99,9 +122,11 @@ export async function trainVariants(request: TrainRequest): Promise<TrainReport>
       source: request.data,
       description: prepared.description,
       trainEpisodes: prepared.trainEpisodes.length,
+      validationEpisodes: prepared.validationEpisodes.length,
       heldOutEpisodes: prepared.heldOutEpisodes.length,
     },
     trainChunks: prepared.train.numChunks,
+    validationChunks: prepared.validation?.numChunks ?? 0,
     heldOutChunks: prepared.heldOut.numChunks,
     variants,
   };

@@ -320,6 +320,8 @@ export interface DefaultDemoOptions {
   /** Project directory (default: the current directory); ignored when $RFSQ_CACHE_DIR or cacheDir is set. */
   projectDir?: string;
   cacheDir?: string;
+  /** Called after every attempted episode while the demos are collected (not when they are cached). */
+  onEpisode?: CollectOptions['onEpisode'];
 }
 
 export function simCacheDir(options: DefaultDemoOptions = {}): string {
@@ -346,6 +348,7 @@ export async function ensureDefaultDemos(
   const result = await collectDemos({
     episodesPerTask: options.episodesPerTask ?? DEFAULT_EPISODES_PER_TASK,
     seed,
+    onEpisode: options.onEpisode,
   });
   const tmp = `${file}.tmp-${process.pid}`;
   try {

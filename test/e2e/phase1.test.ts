@@ -2,7 +2,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '../../src/ml/tokenizer/checkpoint.js';
 import { demoDataset, readNpy } from '../../src/ml/data/index.js';
+import { heldOutMse, roundtripMse } from '../../src/ml/tokenizer/evaluate.js';
+import { heldOutFor } from '../../src/services/phase1-data.js';
 import { rfsq, tempDir } from '../helpers/cli.js';
 
 /** Writes episodes in the robomimic / LIBERO layout: data/demo_<i>/actions [T, 7]. */
@@ -22,11 +25,24 @@ describe('Phase 1 from the command line (built binary)', () => {
   const out = path.join(tempDir(), 'phase1');
   const metricsFile = path.join(out, 'metrics.json');
 
+  let trainedStderr = '';
+
   beforeAll(async () => {
     // The project's default config, as the README promises: train both, then compare.
     const trained = await rfsq(['train', '--variant', 'both', '--data', 'demo', '--out', out, '--json']);
     expect(trained.stderr).not.toMatch(/error/);
     expect(trained.exitCode).toBe(0);
+    trainedStderr = trained.stderr;
+  });
+
+  it('shows the validation and held-out MSE of every epoch as it trains', () => {
+    const epochLines = trainedStderr.split('\n').filter((line) => / robust epoch \d+/.test(line));
+    expect(epochLines.length).toBeGreaterThanOrEqual(2);
+    for (const line of epochLines) {
+      expect(line).toMatch(/validation MSE \d\.\d{3}e-\d+ {2}held-out MSE \d\.\d{3}e-\d+/);
+    }
+    // The last line of each variant, once it is in its final decay, names its last epoch.
+    expect(trainedStderr).toMatch(/robust epoch (\d+)\/\1 decay/);
   });
 
   it('keeps one checkpoint per variant, in the PyTorch layout', () => {
@@ -117,27 +133,114 @@ describe('Phase 1 from the command line (built binary)', () => {
     expect(sum / flat.length).toBeLessThan(0.01);
   });
 
-  it('trains from a LIBERO-layout HDF5 file, with the plan spelling of the variant', async () => {
+  it('trains from a LIBERO-layout HDF5 file to a plateau, on three disjoint episode sets, with its curve', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'libero_spatial.hdf5');
-    await writeLiberoFile(file, 6);
+    await writeLiberoFile(file, 10);
+    const run = path.join(dir, 'run');
     const result = await rfsq([
       'train',
       '--use-layernorm',
       'True',
       '--data',
       file,
-      '--epochs',
-      '2',
+      '--max-epochs',
+      '3',
       '--out',
-      path.join(dir, 'run'),
+      run,
       '--json',
     ]);
     expect(result.exitCode).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report.variants.map((variant: { variant: string }) => variant.variant)).toEqual(['robust']);
-    expect(report.data.trainEpisodes + report.data.heldOutEpisodes).toBe(6);
+    // Every episode of the file: no --num-episodes means all of them.
+    const { trainEpisodes, validationEpisodes, heldOutEpisodes } = report.data;
+    expect(trainEpisodes + validationEpisodes + heldOutEpisodes).toBe(10);
+    expect(validationEpisodes).toBeGreaterThanOrEqual(1);
     expect(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).toContain(report.backend);
+    const [robust] = report.variants;
+    expect(robust.stoppedBy).toBe('cap');
+    expect(robust.epochs).toBe(3);
+    expect(robust.curve).toHaveLength(3);
+    for (const point of robust.curve) {
+      for (const key of ['trainMse', 'validationMse', 'heldOutMse', 'seconds', 'lr']) {
+        expect(Number.isFinite(point[key]), key).toBe(true);
+      }
+      expect(point.codeUsageBits).toHaveLength(8);
+    }
+
+    const config = JSON.parse(readFileSync(path.join(run, 'robust', 'config.json'), 'utf8'));
+    expect(config.metrics.curve).toEqual(robust.curve);
+    expect(config.metrics.heldOutMse).toBe(robust.bestHeldOutMse);
+    const sets = [
+      config.training.trainEpisodes,
+      config.training.validationEpisodes,
+      config.training.heldOutEpisodes,
+    ];
+    expect(sets.map((names: string[]) => names.length)).toEqual([
+      trainEpisodes,
+      validationEpisodes,
+      heldOutEpisodes,
+    ]);
+    const all = sets.flat();
+    expect(new Set(all).size).toBe(10);
+
+    // The round trip from codes alone stays exact on the held-out episodes.
+    const checkpoint = await loadCheckpoint(path.join(run, 'robust'));
+    const { set } = await heldOutFor(
+      file,
+      { seed: 0, chunk: 8, episodes: config.training.heldOutEpisodes },
+      checkpoint.normalization!,
+    );
+    expect(roundtripMse(checkpoint.model, set)).toBe(heldOutMse(checkpoint.model, set));
+    expect(heldOutMse(checkpoint.model, set)).toBeCloseTo(robust.bestHeldOutMse, 12);
+  });
+
+  it('--epochs is a fixed budget and takes no stopping flags', async () => {
+    const dir = tempDir();
+    const args = ['train', '--variant', 'robust', '--num-episodes', '6', '--epochs', '2', '--out', dir];
+    const result = await rfsq([...args, '--json']);
+    expect(result.exitCode).toBe(0);
+    const [robust] = JSON.parse(result.stdout).variants;
+    expect(robust.epochs).toBe(2);
+    expect(robust.stoppedBy).toBe('budget');
+    expect(robust.curve).toHaveLength(2);
+    const mixed = await rfsq([...args, '--patience', '3']);
+    expect(mixed.exitCode).toBe(2);
+    expect(mixed.stderr).toMatch(/--epochs is a fixed budget/);
+  });
+
+  it('--validation-fraction 0 (the local template): a fixed budget, no validation episodes, the last epoch kept', async () => {
+    const dir = tempDir();
+    const args = ['train', '--variant', 'robust', '--num-episodes', '6', '--validation-fraction', '0'];
+    const result = await rfsq([...args, '--epochs', '3', '--out', dir, '--json']);
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.data.validationEpisodes).toBe(0);
+    const [robust] = report.variants;
+    expect(robust.bestEpoch).toBe(3);
+    expect(robust.bestHeldOutMse).toBe(robust.curve[2].heldOutMse);
+    expect(robust.curve.every((point: { validationMse: unknown }) => point.validationMse === null)).toBe(
+      true,
+    );
+    const toPlateau = await rfsq([...args, '--out', dir]);
+    expect(toPlateau.exitCode).toBe(2);
+    expect(toPlateau.stderr).toMatch(/no plateau to train to/);
+    expect(toPlateau.stderr).toMatch(/hint: .*--epochs/);
+  });
+
+  it('reports the collection of the simulator demos (--data sim, first use) as it goes', async () => {
+    const dir = tempDir();
+    const result = await rfsq(
+      ['train', '--variant', 'robust', '--data', 'sim', '--epochs', '1', '--out', path.join(dir, 'run')],
+      { env: { RFSQ_CACHE_DIR: path.join(dir, 'cache') } },
+    );
+    expect(result.exitCode).toBe(0);
+    const lines = result.stderr.split('\n').filter((line) => line.includes('collecting demos'));
+    // Plain lines (no terminal): at most one a second, and always the last one.
+    expect(lines.at(-1)).toMatch(/collecting demos (\d+)\/\1 kept \(\w+\)$/);
+    const counts = lines.map((line) => Number(/(\d+)\/\d+ kept/.exec(line)![1]));
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
   });
 
   it('stops on a diverging loss with exit 1 and a hint, no stack trace', async () => {

@@ -29,6 +29,43 @@ export function heldOutMse(model: RfsqModel, data: Actions): number {
   return mse(model.reconstruct(x), x);
 }
 
+/**
+ * Held-out MSE and per-layer code usage (entropy of each layer's code histogram, bits) from one
+ * evaluation-mode forward pass: what training records after every epoch.
+ */
+export function mseAndCodeUsage(model: RfsqModel, data: Actions): { mse: number; codeUsageBits: number[] } {
+  const x = valuesOf(data);
+  const { reconstruction, codes } = model.forward(x);
+  const { numLayers, numLevels } = model.config;
+  return { mse: mse(reconstruction, x), codeUsageBits: codeEntropyBits(codes, numLayers, numLevels) };
+}
+
+/** Per layer: code counts, from codes laid out [..., numLayers]. */
+function codeCounts(codes: Int32Array, numLayers: number, numLevels: number): Float64Array[] {
+  const counts = Array.from({ length: numLayers }, () => new Float64Array(numLevels));
+  for (let i = 0; i < codes.length; i++) {
+    const c = counts[i % numLayers] as Float64Array;
+    c[codes[i] as number] = (c[codes[i] as number] as number) + 1;
+  }
+  return counts;
+}
+
+function entropyBits(counts: Float64Array, n: number): number {
+  let entropy = 0;
+  for (const count of counts) {
+    if (count > 0) {
+      const p = count / n;
+      entropy -= p * Math.log2(p);
+    }
+  }
+  return n > 0 ? entropy : 0;
+}
+
+function codeEntropyBits(codes: Int32Array, numLayers: number, numLevels: number): number[] {
+  const n = codes.length / numLayers;
+  return codeCounts(codes, numLayers, numLevels).map((c) => entropyBits(c, n));
+}
+
 /** MSE of decodeFromCodes(encode(x)) against x: reconstruction from the codes alone. */
 export function roundtripMse(model: RfsqModel, data: Actions): number {
   const x = valuesOf(data);
@@ -70,31 +107,18 @@ export function layerStats(model: RfsqModel, data: Actions): LayerStats[] {
   const sum = new Float64Array(L);
   const sumSq = new Float64Array(L);
   const { codes } = residualQuantize(z, rows, model.quantizer, undefined, { sum, sumSq });
-  const counts = Array.from({ length: L }, () => new Float64Array(numLevels));
-  for (let i = 0; i < codes.length; i++) {
-    const l = i % L;
-    const c = counts[l] as Float64Array;
-    c[codes[i] as number] = (c[codes[i] as number] as number) + 1;
-  }
+  const counts = codeCounts(codes, L, numLevels);
   const n = rows * H;
   const middle = (numLevels - 1) / 2;
   return counts.map((c, l) => {
-    let entropy = 0;
-    let used = 0;
-    for (const count of c) {
-      if (count > 0) {
-        used += 1;
-        const p = count / n;
-        entropy -= p * Math.log2(p);
-      }
-    }
+    const used = c.filter((count) => count > 0).length;
     const mean = (sum[l] as number) / n;
     const variance = Math.max(0, (sumSq[l] as number) / n - mean * mean);
     const mid = Number.isInteger(middle) ? (c[middle] as number) / n : 0;
     return {
       layer: l,
       residualStd: Math.sqrt(variance),
-      entropyBits: n > 0 ? entropy : 0,
+      entropyBits: entropyBits(c, n),
       usedFraction: used / numLevels,
       middleFraction: mid,
     };

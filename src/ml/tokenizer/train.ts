@@ -9,7 +9,7 @@ import {
   type RfsqModelConfig,
   modelConfig,
 } from './config.js';
-import { heldOutMse } from './evaluate.js';
+import { mseAndCodeUsage } from './evaluate.js';
 import { type ParamSpec, RfsqModel } from './model.js';
 import { AdamW, cosineLr } from '../optimizer.js';
 import { Prng } from '../prng.js';
@@ -17,11 +17,28 @@ import { entropyPenalty, residualQuantize } from './quantizer.js';
 
 export interface EpochInfo {
   epoch: number;
+  /** The fixed budget, or (training to a plateau) the cap until the cool-down fixes the last epoch. */
   epochs: number;
   trainMse: number;
+  /**
+   * MSE on the validation episodes (eval mode): what picks the best epoch and decides when to stop. NaN
+   * without validation episodes.
+   */
+  validationMse: number;
+  /** MSE on the reported held-out episodes (eval mode): recorded for the curve, never used to decide. */
   heldOutMse: number;
-  bestHeldOutMse: number;
+  /** Lowest validation MSE so far, and its epoch. */
+  bestValidationMse: number;
   bestEpoch: number;
+  /** Held-out MSE of the best epoch so far (by validation). */
+  bestHeldOutMse: number;
+  /**
+   * Per-layer entropy of the code histogram on the validation episodes (the held-out ones without
+   * validation episodes), in bits (at most log2 of the levels).
+   */
+  codeUsageBits: number[];
+  /** Training to a plateau: true from the first epoch of the final learning-rate decay. */
+  coolingDown: boolean;
   lr: number;
   elapsedSeconds: number;
   etaSeconds: number;
@@ -33,9 +50,18 @@ export interface TrainOptions {
   variant: QuantizerVariant;
   /** Normalized training chunks [N, chunk, actionDim]. */
   train: ChunkSet;
-  /** Normalized held-out chunks (whole episodes never seen in training). */
+  /** Normalized held-out chunks (whole episodes never seen in training), reported, never used to decide. */
   heldOut: ChunkSet;
+  /**
+   * Normalized validation chunks (episodes in neither train nor held-out): pick the best epoch and decide
+   * when to stop. Without them (a fixed budget only) nothing is selected: the last epoch is kept, so the
+   * held-out chunks never decide anything.
+   */
+  validation?: ChunkSet;
+  /** Fixed budget: this many epochs, cosine schedule over all of them. Ignored when `plateau` is given. */
   epochs: number;
+  /** Train to a plateau of the validation MSE instead of a fixed budget. */
+  plateau?: PlateauStopping;
   /** Chunks per batch (each chunk contributes chunkLength rows). */
   batchSize: number;
   /** Peak learning rate of the cosine schedule. */
@@ -55,7 +81,7 @@ export interface TrainOptions {
   warmupFraction?: number;
   /**
    * Called after each epoch: epoch (1-based), training MSE (training mode, mean over batches), held-out
-   * MSE (evaluation mode) and the estimated seconds left. May return a promise, which is awaited.
+   * MSE (evaluation mode) and the estimated seconds left (an upper bound before a plateau's cool-down). May return a promise, which is awaited.
    */
   onEpoch?: (
     epoch: number,
@@ -64,7 +90,7 @@ export interface TrainOptions {
     etaSeconds: number,
     info: EpochInfo,
   ) => void | Promise<void>;
-  /** When given, the best model so far (by held-out MSE) is written here after every improving epoch. */
+  /** When given, the best model so far (by validation MSE) is written here after every improving epoch. */
   checkpointDir?: string;
   /** Normalization statistics written into the checkpoint's config.json. */
   normalization?: NormalizationStats;
@@ -74,11 +100,30 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Train to a plateau (warm-up, stable, decay): linear warm-up, the peak rate until the validation MSE has
+ * not improved by `minRelativeGain` for `patience` epochs, then a cosine decay to 0 over
+ * `coolDownFraction` of the epochs taken so far, then stop. The decay starts earlier when it would
+ * otherwise end past `maxEpochs`, so the cap is never passed and the rate always ends at 0.
+ */
+export interface PlateauStopping {
+  maxEpochs: number;
+  patience: number;
+  minRelativeGain: number;
+  coolDownFraction: number;
+}
+
 export interface TrainResult {
-  /** Best model by held-out MSE (evaluation mode). */
+  /** Best model by validation MSE (evaluation mode). */
   model: RfsqModel;
   bestEpoch: number;
+  /** Held-out MSE of the best model. */
   bestHeldOutMse: number;
+  bestValidationMse: number;
+  /** Epochs actually run. */
+  epochs: number;
+  /** Why training stopped: the fixed budget, a plateau, or the cap. */
+  stoppedBy: 'budget' | 'plateau' | 'cap';
   history: EpochInfo[];
   seconds: number;
   steps: number;
@@ -304,6 +349,16 @@ function validateOptions(o: TrainOptions): void {
       throw inputError(`${name} must be a positive integer, got ${String(v)}`);
   };
   positiveInt('epochs', o.epochs);
+  if (o.plateau) {
+    positiveInt('maxEpochs', o.plateau.maxEpochs);
+    positiveInt('patience', o.plateau.patience);
+    if (!(o.plateau.minRelativeGain >= 0 && o.plateau.minRelativeGain < 1)) {
+      throw inputError(`min relative gain must be in [0, 1), got ${String(o.plateau.minRelativeGain)}`);
+    }
+    if (!(o.plateau.coolDownFraction > 0)) {
+      throw inputError(`cool-down fraction must be > 0, got ${String(o.plateau.coolDownFraction)}`);
+    }
+  }
   positiveInt('batchSize', o.batchSize);
   if (!(o.lr > 0) || !Number.isFinite(o.lr))
     throw inputError(`learning rate must be > 0, got ${String(o.lr)}`);
@@ -317,6 +372,15 @@ function validateOptions(o: TrainOptions): void {
   if (o.heldOut.numChunks < 1) {
     throw inputError('no held-out chunks', 'hold out at least one episode for evaluation');
   }
+  if (o.validation && o.validation.numChunks < 1) {
+    throw inputError('no validation chunks', 'keep at least one training episode for validation');
+  }
+  if (o.plateau && !o.validation) {
+    throw inputError(
+      'training to a plateau needs validation episodes',
+      'pass a validation fraction above 0, or a fixed budget with --epochs',
+    );
+  }
   if (o.train.actionDim !== o.heldOut.actionDim) {
     throw inputError(
       `training and held-out action dims differ (${o.train.actionDim} vs ${o.heldOut.actionDim})`,
@@ -324,15 +388,27 @@ function validateOptions(o: TrainOptions): void {
   }
 }
 
+/** Learning rate of the plateau schedule at a 0-based step, given where the cool-down starts (if it has). */
+function plateauLr(
+  step: number,
+  peak: number,
+  warmupSteps: number,
+  coolDown: { start: number; steps: number } | undefined,
+): number {
+  if (coolDown && step >= coolDown.start) return cosineLr(step - coolDown.start, coolDown.steps, peak, 0);
+  if (warmupSteps > 0 && step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
+  return peak;
+}
+
 /**
- * Train an RFSQ tokenizer. Deterministic for a given seed and backend. Keeps the best model by held-out
- * MSE (evaluation mode); on a non-finite loss or parameter it stops with an RfsqError, leaving the last
+ * Train an RFSQ tokenizer. Deterministic for a given seed and backend. Keeps the best model by validation
+ * MSE (evaluation mode), or the last epoch's without validation episodes; on a non-finite loss or parameter it stops with an RfsqError, leaving the last
  * good checkpoint (if `checkpointDir` is set) untouched.
  */
 export async function trainTokenizer(options: TrainOptions): Promise<TrainResult> {
   validateOptions(options);
   await tf.ready();
-  const { train, heldOut } = options;
+  const { train, heldOut, validation, plateau } = options;
   const config = modelConfig(options.variant, {
     ...options.architecture,
     actionDim: train.actionDim,
@@ -349,14 +425,26 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
   const batchSize = Math.min(options.batchSize, train.numChunks);
   const fullBatches = Math.floor(train.numChunks / batchSize);
   const batchesPerEpoch = fullBatches >= 1 ? fullBatches : 1;
-  const totalSteps = batchesPerEpoch * options.epochs;
-  const warmupSteps = Math.floor(totalSteps * (options.warmupFraction ?? 0.02));
+  const maxEpochs = plateau ? plateau.maxEpochs : options.epochs;
+  const warmupFraction = options.warmupFraction ?? 0.02;
+  // The plateau schedule warms up as the fixed one would over the cap, but for at most one epoch.
+  const warmupSteps = plateau
+    ? Math.min(batchesPerEpoch, Math.floor(batchesPerEpoch * maxEpochs * warmupFraction))
+    : Math.floor(batchesPerEpoch * maxEpochs * warmupFraction);
   const order = new Uint32Array(train.numChunks).map((_, i) => i);
   const batch = new Float32Array(batchSize * rowValues);
 
   let best: RfsqModel = model.clone();
+  let bestValidation = Infinity;
   let bestHeldOut = Infinity;
   let bestEpoch = 0;
+  let bestTrainMse = NaN;
+  // Plateau detection: the last validation MSE that beat the previous reference by minRelativeGain.
+  let reference = Infinity;
+  let sinceGain = 0;
+  let coolDown: { start: number; steps: number } | undefined;
+  let lastEpoch = maxEpochs;
+  let stoppedBy: TrainResult['stoppedBy'] = plateau ? 'cap' : 'budget';
   const history: EpochInfo[] = [];
   const start = performance.now();
   let trainSeconds = 0;
@@ -372,8 +460,14 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
       exitCode: ExitCode.checkFailed,
     });
   };
+  const save = (curve: EpochInfo[]): Promise<void> =>
+    saveCheckpoint(options.checkpointDir!, best, {
+      normalization: options.normalization,
+      metrics: checkpointMetrics(bestEpoch, bestTrainMse, bestHeldOut, bestValidation, lastEpoch, curve),
+      training: trainingMeta(options, batchSize),
+    });
 
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+  for (let epoch = 1; epoch <= lastEpoch; epoch++) {
     if (options.signal?.aborted) {
       throw new RfsqError(`training interrupted before epoch ${epoch}`, {
         hint: options.checkpointDir
@@ -395,7 +489,9 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
       const { mse, entropy } = computeGradients(ctx, batch, grads);
       if (!Number.isFinite(mse)) throw diverged(`the loss became ${mse}`, epoch);
       if (!allFinite(grads)) throw diverged('a gradient became non-finite', epoch);
-      lr = cosineLr(step, totalSteps, options.lr, warmupSteps);
+      lr = plateau
+        ? plateauLr(step, options.lr, warmupSteps, coolDown)
+        : cosineLr(step, batchesPerEpoch * maxEpochs, options.lr, warmupSteps);
       optimizer.step(model.params, grads, lr, options.weightDecay);
       if (!allFinite(model.params)) throw diverged('a weight became non-finite', epoch);
       mseSum += mse;
@@ -404,31 +500,56 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
     }
     trainSeconds += (performance.now() - epochStart) / 1000;
     const trainMse = mseSum / batchesPerEpoch;
-    const evalMse = heldOutMse(model, heldOut);
+    // Code usage on the episodes that decide (validation), else on the held-out ones (recorded only).
+    const evaluated = mseAndCodeUsage(model, heldOut);
+    const evalMse = evaluated.mse;
     if (!Number.isFinite(evalMse)) throw diverged(`the held-out MSE became ${evalMse}`, epoch);
-    if (evalMse < bestHeldOut) {
+    let codeUsageBits = evaluated.codeUsageBits;
+    // Without validation episodes nothing is selected: the last epoch is the model kept.
+    let validationMse = NaN;
+    if (validation) {
+      ({ mse: validationMse, codeUsageBits } = mseAndCodeUsage(model, validation));
+      if (!Number.isFinite(validationMse)) {
+        throw diverged(`the validation MSE became ${validationMse}`, epoch);
+      }
+    }
+    const coolingDown = coolDown !== undefined;
+    if (!validation || validationMse < bestValidation) {
+      bestValidation = validationMse;
       bestHeldOut = evalMse;
+      bestTrainMse = trainMse;
       bestEpoch = epoch;
       best = model.clone();
-      if (options.checkpointDir) {
-        await saveCheckpoint(options.checkpointDir, best, {
-          normalization: options.normalization,
-          metrics: checkpointMetrics(epoch, trainMse, evalMse, options),
-          training: trainingMeta(options, batchSize),
-        });
+      if (options.checkpointDir) await save(history);
+    }
+    if (plateau && !coolDown) {
+      if (validationMse < reference * (1 - plateau.minRelativeGain)) {
+        reference = validationMse;
+        sinceGain = 0;
+      } else sinceGain += 1;
+      const coolDownEpochs = Math.max(1, Math.ceil(plateau.coolDownFraction * epoch));
+      const capReached = epoch + coolDownEpochs >= maxEpochs;
+      if (sinceGain >= plateau.patience || capReached) {
+        stoppedBy = sinceGain >= plateau.patience ? 'plateau' : 'cap';
+        lastEpoch = Math.min(maxEpochs, epoch + coolDownEpochs);
+        coolDown = { start: step, steps: (lastEpoch - epoch) * batchesPerEpoch };
       }
     }
     const elapsed = (performance.now() - start) / 1000;
     const info: EpochInfo = {
       epoch,
-      epochs: options.epochs,
+      epochs: lastEpoch,
       trainMse,
+      validationMse,
       heldOutMse: evalMse,
-      bestHeldOutMse: bestHeldOut,
+      bestValidationMse: bestValidation,
       bestEpoch,
+      bestHeldOutMse: bestHeldOut,
+      codeUsageBits,
+      coolingDown,
       lr,
       elapsedSeconds: elapsed,
-      etaSeconds: (elapsed / epoch) * (options.epochs - epoch),
+      etaSeconds: (elapsed / epoch) * (lastEpoch - epoch),
       entropyPenalty: entropySum / batchesPerEpoch,
     };
     history.push(info);
@@ -436,10 +557,15 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
     // Let signal handlers and renderers run between epochs.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+  // The best epoch's checkpoint was written before the epochs after it: write the whole curve once.
+  if (options.checkpointDir && bestEpoch > 0) await save(history);
   return {
     model: best,
     bestEpoch,
     bestHeldOutMse: bestHeldOut,
+    bestValidationMse: bestValidation,
+    epochs: history.length,
+    stoppedBy,
     history,
     seconds: (performance.now() - start) / 1000,
     steps: step,
@@ -448,18 +574,44 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
   };
 }
 
+/** The per-epoch curve, as the checkpoint's metrics and `rfsq train --json` carry it. */
+export interface CurvePoint {
+  epoch: number;
+  seconds: number;
+  lr: number;
+  trainMse: number;
+  validationMse: number;
+  heldOutMse: number;
+  codeUsageBits: number[];
+}
+
+export function curveOf(history: readonly EpochInfo[]): CurvePoint[] {
+  return history.map((info) => ({
+    epoch: info.epoch,
+    seconds: info.elapsedSeconds,
+    lr: info.lr,
+    trainMse: info.trainMse,
+    validationMse: info.validationMse,
+    heldOutMse: info.heldOutMse,
+    codeUsageBits: info.codeUsageBits,
+  }));
+}
+
 function checkpointMetrics(
   epoch: number,
   trainMse: number,
   evalMse: number,
-  options: TrainOptions,
+  validationMse: number,
+  epochs: number,
+  history: readonly EpochInfo[],
 ): CheckpointMetrics {
-  return { epoch, epochs: options.epochs, trainMse, heldOutMse: evalMse };
+  return { epoch, epochs, trainMse, heldOutMse: evalMse, validationMse, curve: curveOf(history) };
 }
 
 function trainingMeta(options: TrainOptions, batchSize: number): Record<string, unknown> {
   return {
-    epochs: options.epochs,
+    epochs: options.plateau ? null : options.epochs,
+    plateau: options.plateau ?? null,
     batchSize,
     lr: options.lr,
     weightDecay: options.weightDecay,
@@ -467,6 +619,7 @@ function trainingMeta(options: TrainOptions, batchSize: number): Record<string, 
     seed: options.seed,
     trainChunks: options.train.numChunks,
     heldOutChunks: options.heldOut.numChunks,
+    validationChunks: options.validation?.numChunks ?? null,
     chunkLength: options.train.chunkLength,
     backend: tf.getBackend(),
     ...options.extraMeta,

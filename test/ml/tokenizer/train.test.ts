@@ -7,10 +7,15 @@ import { RfsqError } from '../../../src/core/errors.js';
 import { selectBackend } from '../../../src/ml/backend.js';
 import { loadCheckpoint } from '../../../src/ml/tokenizer/checkpoint.js';
 import { modelConfig } from '../../../src/ml/tokenizer/config.js';
-import { evaluateTokenizer, layerStats } from '../../../src/ml/tokenizer/evaluate.js';
+import { evaluateTokenizer, heldOutMse, layerStats } from '../../../src/ml/tokenizer/evaluate.js';
 import { RfsqModel } from '../../../src/ml/tokenizer/model.js';
 import { cosineLr } from '../../../src/ml/optimizer.js';
-import { type TrainResult, computeGradients, trainTokenizer } from '../../../src/ml/tokenizer/train.js';
+import {
+  type TrainResult,
+  computeGradients,
+  curveOf,
+  trainTokenizer,
+} from '../../../src/ml/tokenizer/train.js';
 import { smoothEpisodes } from '../synthetic.js';
 
 const train = smoothEpisodes(30, 160, 8, 1);
@@ -182,6 +187,88 @@ describe('divergence', () => {
   it('validates options with RfsqErrors', async () => {
     await expect(trainTokenizer({ ...base, variant: 'robust', epochs: 0 })).rejects.toThrow(/epochs/);
     await expect(trainTokenizer({ ...base, variant: 'robust', lr: -1 })).rejects.toBeInstanceOf(RfsqError);
+  });
+});
+
+describe('training to a plateau', () => {
+  const small = { ...base, train: smoothEpisodes(6, 64, 8, 3), variant: 'robust' as const, batchSize: 8 };
+  const validation = smoothEpisodes(3, 64, 8, 4);
+
+  it('stops after `patience` epochs without gain, then decays the rate to 0 over the cool-down', async () => {
+    // A gain of 90% per epoch is never kept up: the plateau is reached within a few epochs.
+    const plateau = { maxEpochs: 50, patience: 2, minRelativeGain: 0.9, coolDownFraction: 0.5 };
+    const result = await trainTokenizer({ ...small, validation, plateau });
+    expect(result.stoppedBy).toBe('plateau');
+    expect(result.epochs).toBeLessThan(50);
+    expect(result.history).toHaveLength(result.epochs);
+    const decay = result.history.filter((info) => info.coolingDown);
+    expect(decay.length).toBeGreaterThanOrEqual(1);
+    // The cool-down is a fraction of the epochs before it, and follows them.
+    const before = result.epochs - decay.length;
+    expect(decay.length).toBe(Math.max(1, Math.ceil(0.5 * before)));
+    expect(result.history.slice(0, before).every((info) => !info.coolingDown)).toBe(true);
+    const last = result.history.at(-1)!;
+    expect(last.lr).toBeLessThan(small.lr * 0.2);
+    expect(result.history[before - 1]!.lr).toBeCloseTo(small.lr, 12);
+  });
+
+  it('never passes the cap, and ends the rate near 0 there', async () => {
+    const plateau = { maxEpochs: 6, patience: 1000, minRelativeGain: 0, coolDownFraction: 0.5 };
+    const result = await trainTokenizer({ ...small, validation, plateau });
+    expect(result.stoppedBy).toBe('cap');
+    expect(result.epochs).toBe(6);
+    expect(result.history.map((info) => info.coolingDown)).toEqual([false, false, false, false, true, true]);
+    expect(result.history.at(-1)!.lr).toBeLessThan(small.lr * 0.2);
+  });
+
+  it('a fixed budget runs every epoch of it', async () => {
+    const result = await trainTokenizer({ ...small, validation, epochs: 5 });
+    expect(result.stoppedBy).toBe('budget');
+    expect(result.epochs).toBe(5);
+    expect(result.history.every((info) => !info.coolingDown)).toBe(true);
+  });
+
+  it('picks the best epoch by validation MSE and reports that epoch’s held-out MSE', async () => {
+    const plateau = { maxEpochs: 8, patience: 1000, minRelativeGain: 0, coolDownFraction: 0.5 };
+    const result = await trainTokenizer({ ...small, validation, plateau });
+    const bestByValidation = result.history.reduce((a, b) => (b.validationMse < a.validationMse ? b : a));
+    expect(result.bestEpoch).toBe(bestByValidation.epoch);
+    expect(result.bestValidationMse).toBe(bestByValidation.validationMse);
+    expect(result.bestHeldOutMse).toBe(bestByValidation.heldOutMse);
+    expect(heldOutMse(result.model, small.heldOut)).toBeCloseTo(result.bestHeldOutMse, 12);
+    expect(heldOutMse(result.model, validation)).toBeCloseTo(result.bestValidationMse, 12);
+    for (const info of result.history) expect(info.codeUsageBits).toHaveLength(8);
+  });
+
+  it('writes the whole curve into the checkpoint metrics', async () => {
+    const dir = path.join(tmp, 'curve');
+    const plateau = { maxEpochs: 5, patience: 1000, minRelativeGain: 0, coolDownFraction: 0.5 };
+    const result = await trainTokenizer({ ...small, validation, plateau, checkpointDir: dir });
+    const metrics = (await loadCheckpoint(dir)).config.metrics!;
+    expect(metrics.validationMse).toBe(result.bestValidationMse);
+    expect(metrics.curve).toEqual(JSON.parse(JSON.stringify(curveOf(result.history))));
+    expect((metrics.curve as unknown[]).length).toBe(5);
+  });
+
+  it('without validation episodes, keeps the last epoch: the held-out episodes decide nothing', async () => {
+    const result = await trainTokenizer({ ...small, epochs: 4 });
+    expect(result.bestEpoch).toBe(4);
+    const last = result.history.at(-1)!;
+    expect(result.bestHeldOutMse).toBe(last.heldOutMse);
+    expect(heldOutMse(result.model, small.heldOut)).toBe(last.heldOutMse);
+    expect(result.history.every((info) => Number.isNaN(info.validationMse))).toBe(true);
+    // Code usage is still recorded, on the held-out episodes.
+    for (const info of result.history) expect(info.codeUsageBits).toHaveLength(8);
+  });
+
+  it('a plateau needs validation episodes', async () => {
+    const plateau = { maxEpochs: 5, patience: 2, minRelativeGain: 0.02, coolDownFraction: 0.5 };
+    await expect(trainTokenizer({ ...small, plateau })).rejects.toThrow(/needs validation episodes/);
+  });
+
+  it('rejects a bad plateau config', async () => {
+    const plateau = { maxEpochs: 5, patience: 2, minRelativeGain: 1, coolDownFraction: 0.5 };
+    await expect(trainTokenizer({ ...small, plateau })).rejects.toThrow(/min relative gain/);
   });
 });
 
