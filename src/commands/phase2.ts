@@ -84,6 +84,7 @@ export function registerPhase2(program: Command): void {
           );
           if (epoch === epochs) progress.done();
         },
+        onStage: (label, message) => progress.update(1, label.padEnd(10), message),
       });
       progress.done();
       if (options.json) return printJson(report);

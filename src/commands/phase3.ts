@@ -258,6 +258,7 @@ export function registerPhase3(program: Command): void {
           );
           if (epoch === epochs) progress.done();
         },
+        onStage: (label, message) => progress.update(1, `${label} policy`, message),
       });
       progress.done();
       if (options.json) return printJson(report);

@@ -105,6 +105,8 @@ export interface Phase2Request {
   backend: BackendRequest;
   metricsOut?: string;
   onEpoch?: (label: string, epoch: number, epochs: number, loss: number) => void;
+  /** After the last epoch: which part of the held-out evaluation runs (seconds each). */
+  onStage?: (label: string, message: string) => void;
   onInfo?: (message: string) => void;
 }
 
@@ -152,6 +154,8 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
   };
   const progress = (label: string) => (info: { epoch: number; epochs: number; trainLoss: number }) =>
     request.onEpoch?.(label, info.epoch, info.epochs, info.trainLoss);
+  const evaluating = (label: string, rows: number) => (stage: string, index: number, total: number) =>
+    request.onStage?.(label, `evaluating on ${rows} held-out chunks ${index}/${total}: ${stage}`);
 
   type Trained<R> = R & { dir: string; seconds: number };
   /** A main model on one tokenizer's codes: the requested tokenizer's, or the naive one for comparison. */
@@ -170,6 +174,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
       train: sets.train,
       heldOut: sets.heldOut,
       onEpoch: progress(label),
+      onEvaluationStage: evaluating(label, sets.heldOut.count),
     });
     return keep(dir, result, tokenizerDir);
   };
@@ -182,6 +187,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
         train: data.train,
         heldOut: data.heldOut,
         onEpoch: progress('draft'),
+        onEvaluationStage: evaluating('draft', data.heldOut.count),
       });
       return keep(path.join(request.out, 'draft'), result, request.tokenizer);
     },
@@ -281,7 +287,9 @@ async function trainInChild(
     request.backend,
     '--json',
   ]);
-  const result = await execa(command, args, { reject: false, stdin: 'ignore' });
+  const subprocess = execa(command, args, { reject: false, stdin: 'ignore' });
+  relayChildProgress(subprocess.stderr, label, request);
+  const result = await subprocess;
   if (result.exitCode !== 0) {
     const lines = result.stderr.trim().split('\n');
     const reason = lines.find((line) => line.startsWith('error:')) ?? lines.at(-1);
@@ -296,6 +304,32 @@ async function trainInChild(
   const report = JSON.parse(result.stdout) as Phase2Report;
   if (!report[model]) throw new RfsqError(`the ${label} training process reported no ${model} model`);
   return report;
+}
+
+/**
+ * Passes a side-by-side child's progress on under its own label: once this process's model is done, the
+ * child's epochs and evaluation are what the run is waiting for, and they must not look like a hang.
+ * The child writes plain progress lines (src/cli/progress.ts: `<ISO time> <label> <details>`).
+ */
+function relayChildProgress(
+  stderr: NodeJS.ReadableStream | null,
+  label: string,
+  request: Pick<Phase2Request, 'onEpoch' | 'onStage'>,
+): void {
+  if (!stderr) return;
+  let pending = '';
+  stderr.setEncoding('utf8');
+  stderr.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const epoch = / epoch (\d+)\/(\d+) +loss ([\d.]+)$/.exec(line);
+      if (epoch) request.onEpoch?.(label, Number(epoch[1]), Number(epoch[2]), Number(epoch[3]));
+      const stage = / (evaluating on .*)$/.exec(line);
+      if (stage?.[1]) request.onStage?.(label, stage[1]);
+    }
+  });
 }
 
 /** The policies of the two that Phase 3 needs (main and draft) that a folder does not hold. */

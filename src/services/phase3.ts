@@ -385,6 +385,7 @@ export interface Phase3Request {
   onTrial?: (done: number, total: number) => void;
   /** Progress of the policies trained with trainMissing (minutes of work that must not look hung). */
   onEpoch?: Phase2Request['onEpoch'];
+  onStage?: Phase2Request['onStage'];
   onInfo?: (message: string) => void;
 }
 
@@ -420,6 +421,7 @@ async function ensurePolicies(request: Phase3Request): Promise<void> {
     out: request.policy,
     backend: request.backend,
     ...(request.onEpoch ? { onEpoch: request.onEpoch } : {}),
+    ...(request.onStage ? { onStage: request.onStage } : {}),
     ...(request.onInfo ? { onInfo: request.onInfo } : {}),
   });
 }

@@ -34,6 +34,22 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
     ]);
     expect(phase2.stderr).not.toMatch(/^error/m);
     expect(phase2.exitCode).toBe(0);
+    // Nothing after the last epoch is silent (issue 16, item 5): each part of this process's evaluation, and
+    // the side-by-side processes' epochs and evaluation, relayed under their own labels while we wait.
+    expect(phase2.stderr).toMatch(
+      / main {7}evaluating on \d+ held-out chunks 1\/4: teacher-forced accuracy$/m,
+    );
+    expect(phase2.stderr).toMatch(
+      / main {7}evaluating on \d+ held-out chunks 4\/4: decoded-action error by depth$/m,
+    );
+    expect(phase2.stderr).toMatch(/ naive main epoch 2\/2 loss \d/m);
+    expect(phase2.stderr).toMatch(
+      / naive main evaluating on \d+ held-out chunks 2\/4: free-running decoding$/m,
+    );
+    expect(phase2.stderr).toMatch(/ draft {6}epoch 2\/2 loss \d/m);
+    expect(phase2.stderr).toMatch(
+      / draft {6}evaluating on \d+ held-out chunks 1\/1: coarse-layer proposals$/m,
+    );
     const report = JSON.parse(phase2.stdout);
     expect(report.main.perLayerFreeRunning).toHaveLength(8);
     expect(report.draft.perLayer).toHaveLength(3);

@@ -144,11 +144,15 @@ function perLayerAccuracy(
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
+/** Called as each part of an evaluation starts: seconds of work each on a large held-out set. */
+export type EvaluationStageListener = (stage: string, index: number, total: number) => void;
+
 export function evaluateMain(
   model: MainPolicy,
   set: PolicyDataset,
   coarseLayers = 3,
   decode?: (codes: Int32Array) => Float32Array,
+  onStage?: EvaluationStageListener,
 ): MainReport {
   const { obsDim, shape } = model.config;
   validateDataset(set, obsDim, shape, 'evaluation');
@@ -156,7 +160,9 @@ export function evaluateMain(
   const tokens = model.tokens;
   const { count, obs, codes } = set;
 
+  const stages = decode ? 4 : 3;
   // Teacher forced: every (sample, layer) query conditioned on the ground truth, in blocks of samples.
+  onStage?.('teacher-forced accuracy', 1, stages);
   const teacher = new Int32Array(codes.length);
   const block = 64;
   for (let s0 = 0; s0 < count; s0 += block) {
@@ -171,15 +177,18 @@ export function evaluateMain(
   }
   const perLayerTeacherForced = perLayerAccuracy(teacher, codes, count, tokens, layers);
 
+  onStage?.('free-running decoding', 2, stages);
   const free = decodeGreedy(model, obs).codes;
   const perLayerFreeRunning = perLayerAccuracy(free, codes, count, tokens, layers);
 
   const fineFromLayer = Math.min(coarseLayers, layers);
   const given = codes.slice();
+  onStage?.(`decoding the fine layers given the true L0–L${fineFromLayer - 1}`, 3, stages);
   continueGreedy(model, obs, count, given, new Int32Array(count).fill(fineFromLayer), new Int32Array(count));
   const perLayerGivenCoarse = perLayerAccuracy(given, codes, count, tokens, layers).slice(fineFromLayer);
 
   let actionMse: number | undefined;
+  if (decode) onStage?.('decoded-action error by depth', 4, stages);
   const table = decode ? depthTable(free, count, shape, decode) : undefined;
   if (decode && set.actions) {
     const decoded = decode(free);
@@ -206,7 +215,12 @@ export function evaluateMain(
   };
 }
 
-export function evaluateDraft(model: DraftPolicy, set: PolicyDataset): DraftReport {
+export function evaluateDraft(
+  model: DraftPolicy,
+  set: PolicyDataset,
+  onStage?: EvaluationStageListener,
+): DraftReport {
+  onStage?.('coarse-layer proposals', 1, 1);
   const { obsDim, shape, draftLayers } = model.config;
   validateDataset(set, obsDim, shape, 'evaluation');
   const tokens = model.tokens;

@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { ExitCode, RfsqError, inputError } from '../../core/errors.js';
 import { Prng } from '../prng.js';
 import { AdamW, cosineLr, type TransposedCopy } from '../optimizer.js';
-import { type DraftReport, type MainReport, evaluateDraft, evaluateMain } from './evaluate.js';
+import {
+  type DraftReport,
+  type EvaluationStageListener,
+  type MainReport,
+  evaluateDraft,
+  evaluateMain,
+} from './evaluate.js';
 import {
   type CodeShape,
   type Codebook,
@@ -48,6 +54,8 @@ interface CommonOptions {
   /** Target mass on the neighbouring levels (see softmaxCrossEntropy); default 0. */
   labelSmoothing?: number;
   onEpoch?: (info: PolicyEpochInfo) => void | Promise<void>;
+  /** Each part of the held-out evaluation after the last epoch, as it starts. */
+  onEvaluationStage?: EvaluationStageListener;
 }
 
 export interface TrainMainOptions extends CommonOptions {
@@ -453,8 +461,8 @@ export async function trainPolicy(
   }
   const decode = options.kind === 'main' ? options.decode : undefined;
   const report = main
-    ? evaluateMain(main, options.heldOut, 3, decode)
-    : evaluateDraft(draft as DraftPolicy, options.heldOut);
+    ? evaluateMain(main, options.heldOut, 3, decode, options.onEvaluationStage)
+    : evaluateDraft(draft as DraftPolicy, options.heldOut, options.onEvaluationStage);
   const common = {
     history,
     seconds: (performance.now() - start) / 1000,
