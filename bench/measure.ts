@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 
 export const GNU_TIME = '/usr/bin/time';
 
@@ -102,4 +103,22 @@ export async function measure(
       cpuSeconds = user + system;
   }
   return { stdout, wallSeconds, peakRssKb, cpuSeconds };
+}
+
+/** The median of the values (the mean of the middle two for an even count); NaN for none. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** The machine's 1, 5 and 15 minute load averages, two decimals each: part of every timing's record. */
+export function loadAverage(separator = ' / '): string {
+  return os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(separator);
 }

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
-import { GNU_TIME, measure, type RssMethod } from './measure.js';
+import { GNU_TIME, loadAverage, measure, type RssMethod } from './measure.js';
 import { formatPoints } from '../src/core/proportion.js';
 import { PHASE3_DEFAULTS } from '../src/core/training-defaults.js';
 import type {
@@ -307,11 +307,7 @@ async function main(): Promise<void> {
   process.env.CI = 'true';
   const method: RssMethod = existsSync(GNU_TIME) ? 'gnu-time' : 'probe';
   // Other work on the machine slows latency, never passes, rows or outcomes: the load is part of the record.
-  const load = () =>
-    os
-      .loadavg()
-      .map((v) => v.toFixed(2))
-      .join(' / ');
+  const load = () => loadAverage();
   const loadAtStart = load();
   log(
     `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}`,

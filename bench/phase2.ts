@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
-import { measure } from './measure.js';
+import { loadAverage, measure, median } from './measure.js';
 import { encodeNpy, readNpy } from '../src/ml/data/npy.js';
 import { Prng } from '../src/ml/prng.js';
 import { TOKENIZER_CODE_SHAPE, type PolicyDataset } from '../src/ml/policy/model.js';
@@ -144,19 +144,9 @@ async function worker(dir: string, epochs: number): Promise<void> {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
-const median = (values: number[]): number => {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-const load = () =>
-  os
-    .loadavg()
-    .map((v) => v.toFixed(2))
-    .join(' / ');
+// A contender that could not run reports NaN: the median is over the rounds that did.
+const finiteMedian = (values: number[]): number => median(values.filter(Number.isFinite));
+const load = () => loadAverage();
 const log = (message: string) => process.stderr.write(`[bench:phase2] ${message}\n`);
 
 interface Contender {
@@ -247,8 +237,8 @@ async function main(): Promise<void> {
     const ratio = (i: number, pick: (r: RunReport) => number) =>
       anchor === undefined
         ? Number.NaN
-        : median(results[i]!.map((r, round) => pick(r) / pick(results[anchor]![round]!)));
-    const epoch = (r: RunReport) => median(r.epochSeconds);
+        : finiteMedian(results[i]!.map((r, round) => pick(r) / pick(results[anchor]![round]!)));
+    const epoch = (r: RunReport) => finiteMedian(r.epochSeconds);
     const table = new Table({
       head: [
         '',
@@ -267,11 +257,11 @@ async function main(): Promise<void> {
       const last = runs.at(-1)!;
       table.push([
         c.label + (i === anchor ? ' (anchor)' : ''),
-        median(runs.map((r) => r.msPerStep)).toFixed(1),
+        finiteMedian(runs.map((r) => r.msPerStep)).toFixed(1),
         ratio(i, (r) => r.msPerStep).toFixed(2),
-        median(runs.map(epoch)).toFixed(2),
+        finiteMedian(runs.map(epoch)).toFixed(2),
         ratio(i, epoch).toFixed(2),
-        median(runs.map((r) => r.evalSeconds)).toFixed(2),
+        finiteMedian(runs.map((r) => r.evalSeconds)).toFixed(2),
         `${pct(last.heldOut.teacherForced)} / ${pct(last.heldOut.freeRunning)} / ${pct(last.heldOut.givenCoarse)}`,
       ]);
     });

@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
-import { GNU_TIME, measure, type RssMethod } from './measure.js';
+import { GNU_TIME, loadAverage, measure, median, type RssMethod } from './measure.js';
 import { loadCheckpoint } from '../src/ml/tokenizer/checkpoint.js';
 import { chunkSet } from '../src/ml/tokenizer/config.js';
 import { writeNpy } from '../src/ml/data/npy.js';
@@ -234,14 +234,6 @@ function timeToQuality(curve: CurvePoint[], threshold: number): number | null {
 // ---------------------------------------------------------------------------------------------------------
 // Statistics and formatting
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 /** Nearest-rank percentile of an ascending-sorted array. */
 function percentile(sorted: number[], p: number): number {
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
@@ -275,11 +267,7 @@ const secs = (v: number): string => v.toFixed(2);
 const mb = (kb: number | null): string => (kb === null ? 'n/a' : (kb / 1024).toFixed(0));
 const status = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
 const maybe = (v: number | null): string => (v === null ? 'not reached' : secs(v));
-const load = (): string =>
-  os
-    .loadavg()
-    .map((v) => v.toFixed(2))
-    .join(', ');
+const load = (): string => loadAverage(', ');
 
 function table(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [] } });
