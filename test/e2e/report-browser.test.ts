@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,10 @@ const PNG_PIXEL =
 
 function page(body: string): string {
   const file = path.join(tempDir('rfsq-page-'), 'page.html');
-  writeFileSync(file, `<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body>${body}</body></html>`);
+  writeFileSync(
+    file,
+    `<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body>${body}</body></html>`,
+  );
   return file;
 }
 
@@ -45,7 +48,8 @@ describe('the browser harness (inline fixture pages)', () => {
   });
 
   it('catches an image, a stylesheet and a fetch that leave the page', async () => {
-    const file = page(`<img src="https://example.com/x.png"><link rel="stylesheet" href="http://example.com/s.css">
+    const file =
+      page(`<img src="https://example.com/x.png"><link rel="stylesheet" href="http://example.com/s.css">
       <script>fetch('https://example.org/data.json').catch(() => {})</script>`);
     const visit = await visitPage(browser, file);
     console.log(visit);

@@ -45,7 +45,11 @@ const STAYS_ON_PAGE = /^(file|data):/;
  * Loads an HTML file from its file:// URL with the network off (the context is offline, and any request
  * that is not file: or data: is also aborted), and records what went wrong while it loaded.
  */
-export async function visitPage(browser: Browser, htmlFile: string, options: VisitOptions = {}): Promise<PageVisit> {
+export async function visitPage(
+  browser: Browser,
+  htmlFile: string,
+  options: VisitOptions = {},
+): Promise<PageVisit> {
   const context = await browser.newContext({
     offline: true,
     serviceWorkers: 'block',
