@@ -7,7 +7,7 @@ type Register = (program: Command) => void;
 /**
  * Every command's module, in the order `rfsq --help` lists them. A command's module is imported only when
  * that command runs (or when all of them are needed: help, no command, an unknown one): importing all
- * sixteen costs a loaded machine more than the command itself (see bench/startup.ts).
+ * seventeen costs a loaded machine more than the command itself (see bench/startup.ts).
  */
 const COMMANDS: [string, () => Promise<Register>][] = [
   ['init', async () => (await import('../commands/init.js')).registerInit],
@@ -15,6 +15,7 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['run', async () => (await import('../commands/run.js')).registerRun],
   ['status', async () => (await import('../commands/status.js')).registerStatus],
   ['verify', async () => (await import('../commands/verify.js')).registerVerify],
+  ['report', async () => (await import('../commands/report.js')).registerReport],
   ['train', async () => (await import('../commands/train.js')).registerTrain],
   ['compare', async () => (await import('../commands/compare.js')).registerCompare],
   ['encode', async () => (await import('../commands/encode.js')).registerEncode],

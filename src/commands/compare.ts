@@ -8,6 +8,7 @@ interface CompareFlags {
   robust?: string;
   data?: string;
   metricsOut?: string;
+  resultsOut?: string;
   train?: boolean;
   out: string;
 }
@@ -25,6 +26,7 @@ export function registerCompare(program: Command): void {
       'held-out data (default: the dataset and held-out episodes the Robust checkpoint recorded)',
     )
     .option('--metrics-out <file>', 'write phase1.* metrics for `rfsq verify` and `rfsq recommend --from`')
+    .option('--results-out <file>', 'also write the whole comparison (what --json prints), for `rfsq report`')
     .option(
       '--train',
       'train both variants first with the defaults of `rfsq train` (use --data for the dataset)',
@@ -60,6 +62,7 @@ export function registerCompare(program: Command): void {
         robust: flags.robust ?? path.join(flags.out, 'robust'),
         data: flags.train ? undefined : flags.data,
         metricsOut: flags.metricsOut,
+        resultsOut: flags.resultsOut,
       });
       if (options.json) printJson(report);
       else {

@@ -29,6 +29,7 @@ interface Phase3Flags {
   margin: string;
   backend: string;
   metricsOut?: string;
+  resultsOut?: string;
 }
 
 const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
@@ -188,6 +189,10 @@ export function registerPhase3(program: Command): void {
     )
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', 'auto')
     .option('--metrics-out <file>', 'write phase3.* metrics for `rfsq verify`')
+    .option(
+      '--results-out <file>',
+      'also write the whole evaluation (what --json prints, with top views of the first trials), for `rfsq report`',
+    )
     .addHelpText(
       'after',
       [
@@ -244,6 +249,7 @@ export function registerPhase3(program: Command): void {
         margin: marginPoints / 100,
         backend,
         metricsOut: flags.metricsOut,
+        resultsOut: flags.resultsOut,
         onTrial: (done, total) => progress.update(done / total, 'trials', `${done}/${total}`),
         // --train-missing trains for minutes before the first trial: say so, epoch by epoch.
         onInfo: (message) => {

@@ -264,6 +264,7 @@ export function registerRun(program: Command): void {
         const partial = missing.filter((entry) => entry.status !== 'unverified');
         if (partial.length > 0) note(`note: ${missingMessage(partial)}`);
         if (leftOut) note(`note: ${unavailableMessage(plan.unavailable)}`);
+        if (result.status !== 'interrupted') await endWithReport(interactive, flags.dir);
       }
       if (result.status === 'interrupted') {
         throw new RfsqError('run interrupted; completed steps are kept', {
@@ -275,6 +276,24 @@ export function registerRun(program: Command): void {
         ? ExitCode.pending
         : (EXIT_FOR_RUN[result.status] ?? ExitCode.checkFailed);
     });
+}
+
+/**
+ * The run's last word names the page of its results: in a terminal the wizard offers to write it now,
+ * elsewhere (and after a no) a `Next:` line gives the command.
+ */
+async function endWithReport(interactive: boolean, dir: string): Promise<void> {
+  if (interactive) {
+    const { askYesNo } = await import('../wizard/RunWizard.js');
+    if (await askYesNo('Write the report of this run (one HTML page: checklist, curves and charts)?')) {
+      const { defaultReportOut, writeReport } = await import('../services/report/index.js');
+      const { renderReportSummary } = await import('../cli/render-report.js');
+      const result = await writeReport({ dir, out: defaultReportOut(dir, 'html'), format: 'html' });
+      process.stdout.write(`${renderReportSummary(result)}\n`);
+      return;
+    }
+  }
+  process.stdout.write(`Next: ${rfsqCommandLine(['report', ...projectDirArgs(dir)])}\n`);
 }
 
 /** Slurm projects submit each step with sbatch (chained with afterok) instead of running it here. */

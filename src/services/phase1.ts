@@ -138,6 +138,8 @@ export interface CompareRequest {
   /** Held-out data; default: the dataset and held-out episodes recorded in the Robust checkpoint. */
   data?: string;
   metricsOut?: string;
+  /** Write the whole report (what `--json` prints) here, for `rfsq report`. */
+  resultsOut?: string;
 }
 
 export interface CompareReport {
@@ -228,7 +230,7 @@ export async function compareCheckpoints(request: CompareRequest): Promise<Compa
     'phase1.checkpoint': path.resolve(request.robust),
   };
   if (request.metricsOut) await writeJsonAtomic(request.metricsOut, metrics);
-  return {
+  const report: CompareReport = {
     data: {
       source,
       episodes: robustData.episodes.length,
@@ -242,4 +244,6 @@ export async function compareCheckpoints(request: CompareRequest): Promise<Compa
     metricsOut: request.metricsOut ? path.resolve(request.metricsOut) : null,
     warnings,
   };
+  if (request.resultsOut) await writeJsonAtomic(request.resultsOut, report);
+  return report;
 }

@@ -75,7 +75,23 @@ export interface ArmReport {
   tokenAgreement?: number[];
   /** Trial outcomes in trial order (task by task), 1 = success: the pairs behind every comparison. */
   outcomes: string;
+  /** The first trials of each task as `rfsq sim show` draws them (its top view), in trial order. */
+  rollouts: RolloutPicture[];
 }
+
+/** One trial drawn from above by the simulator's top view (renderTopView, as `rfsq sim show` prints it). */
+export interface RolloutPicture {
+  task: string;
+  trial: number;
+  /** The layout seed the simulator was reset to. */
+  seed: number;
+  success: boolean;
+  steps: number;
+  picture: string;
+}
+
+/** Trials per task drawn into each arm's report (`rollouts`): a few, enough to see what a policy does. */
+export const ROLLOUT_PICTURES_PER_TASK = 2;
 
 export interface PairedReport {
   /** The arm compared with the reference arm. */
@@ -229,6 +245,7 @@ export async function evaluateArms(request: ArmsRequest): Promise<ArmsReport> {
     accepted: number;
     agreement: number[];
     outcomes: boolean[];
+    rollouts: RolloutPicture[];
   }
   const tallies: Tally[] = arms.map((arm) => ({
     times: [],
@@ -241,6 +258,7 @@ export async function evaluateArms(request: ArmsRequest): Promise<ArmsReport> {
     accepted: 0,
     agreement: new Array<number>(arm.draft?.draftLayers ?? 0).fill(0),
     outcomes: [],
+    rollouts: [],
   }));
   const total = sim.TASK_NAMES.length * request.trialsPerTask * arms.length;
   let done = 0;
@@ -252,7 +270,8 @@ export async function evaluateArms(request: ArmsRequest): Promise<ArmsReport> {
         const isGreedy =
           arm.decoding.method === 'greedy' && arm.decoding.depth === arm.main.config.shape.layers;
         const decodeActions = (codes: Int32Array) => arm.decoder.decodeFromCodes(codes);
-        env.reset(EVAL_SEED_OFFSET + request.seed * 10_000 + trial);
+        const seed = EVAL_SEED_OFFSET + request.seed * 10_000 + trial;
+        env.reset(seed);
         const result = await sim.runEpisode(env, (obs) => {
           const start = performance.now();
           const out = policy.decodeWith(arm.main, arm.draft, obs, arm.decoding, decodeActions);
@@ -277,6 +296,15 @@ export async function evaluateArms(request: ArmsRequest): Promise<ArmsReport> {
           return actions;
         });
         tally.outcomes.push(result.success);
+        if (trial < ROLLOUT_PICTURES_PER_TASK)
+          tally.rollouts.push({
+            task,
+            trial,
+            seed,
+            success: result.success,
+            steps: result.steps,
+            picture: sim.renderTopView(result.trajectory),
+          });
         request.onTrial?.(++done, total);
       }
     }
@@ -334,6 +362,7 @@ export async function evaluateArms(request: ArmsRequest): Promise<ArmsReport> {
           }
         : {}),
       outcomes: tally.outcomes.map((won) => (won ? '1' : '0')).join(''),
+      rollouts: tally.rollouts,
     };
   });
   const referenceOutcomes = tallies[request.reference]!.outcomes;
@@ -382,6 +411,8 @@ export interface Phase3Request {
   margin: number;
   backend: BackendRequest;
   metricsOut?: string;
+  /** Write the whole report (what `--json` prints) here, for `rfsq report`. */
+  resultsOut?: string;
   onTrial?: (done: number, total: number) => void;
   /** Progress of the policies trained with trainMissing (minutes of work that must not look hung). */
   onEpoch?: Phase2Request['onEpoch'];
@@ -495,7 +526,9 @@ export async function evaluatePhase3(request: Phase3Request): Promise<Phase3Repo
   }
   if (request.metricsOut) await writeJsonAtomic(request.metricsOut, metrics);
   const { arms: _arms, paired: _paired, ...rest } = report;
-  return { ...rest, decoderSwap, candidate, versus, comparison, metrics };
+  const phase3: Phase3Report = { ...rest, decoderSwap, candidate, versus, comparison, metrics };
+  if (request.resultsOut) await writeJsonAtomic(request.resultsOut, phase3);
+  return phase3;
 }
 
 function checkShapes(main: MainPolicy, draft: DraftPolicy | undefined, tokenizer: Checkpoint): void {

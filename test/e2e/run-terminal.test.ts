@@ -90,9 +90,14 @@ describe('the live run view in a real terminal (tmux)', () => {
     writeFileSync(configFile, config);
     await expect.poll(screen, { timeout: 120_000 }).not.toContain('checklist not refreshed');
     writeFileSync(path.join(dir, 'go'), '');
+    // The run's end offers the report; Enter takes the first choice, yes.
+    await expect.poll(screen, { timeout: 120_000 }).toContain('Write the report of this run');
+    keys('Enter');
     await expect.poll(screen, { timeout: 120_000 }).toContain('exit=0');
     const all = history();
     expect(all).toMatch(/succeeded +phase3-swap/);
+    expect(all).toContain('Report written to');
+    expect(readFileSync(path.join(dir, 'report.html'), 'utf8')).toContain('<svg');
     expect(all).not.toMatch(/at .*\.js:\d+/); // no stack trace
   });
 });
