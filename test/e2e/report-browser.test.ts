@@ -2,8 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/cli.js';
+import { rfsq, tempDir } from '../helpers/cli.js';
 import { launchBrowser, visitPage } from '../helpers/browser.js';
+import { REPORT_SECTIONS, pageProblems, reportInBrowser } from '../helpers/report-page.js';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -14,45 +15,51 @@ afterAll(() => browser?.close());
 const PNG_PIXEL =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
 
-function page(body: string): string {
+/** A small page of our own, written to a file: what the harness must pass or catch. */
+function fixture(body: string): string {
   const file = path.join(tempDir('rfsq-page-'), 'page.html');
   writeFileSync(
     file,
-    `<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body>${body}</body></html>`,
+    `<!doctype html><html><head><meta charset="utf-8"><title>fixture</title></head><body>${body}</body></html>`,
   );
   return file;
 }
 
-describe('the browser harness (inline fixture pages)', () => {
-  it('passes a page that stays on its file, and counts the charts drawn in each section', async () => {
-    const file = page(`
-      <section data-section="drawn"><svg width="40" height="20"><rect width="40" height="20"/></svg>
-        <svg width="10" height="10"><svg width="5" height="5"></svg></svg><img src="${PNG_PIXEL}"></section>
-      <section data-section="hidden"><svg width="40" height="20" style="display:none"></svg>
-        <p>No data: nothing measured yet.</p></section>`);
+describe('the browser harness, on fixture pages', () => {
+  it('passes a page that stays on its file, and counts only the charts that are drawn', async () => {
+    const file = fixture(`
+      <section id="drawn"><figure id="two"><svg width="40" height="20"><rect width="40" height="20"/></svg></figure>
+        <figure id="nested"><svg width="10" height="10"><svg width="5" height="5"></svg></svg></figure>
+        <img src="${PNG_PIXEL}"></section>
+      <section id="hidden"><figure id="gone"><svg width="40" height="20" style="display:none"></svg></figure>
+        <p class="missing">Curves: not shown, because nothing was measured.</p></section>`);
     const screenshot = path.join(tempDir(), 'page.png');
     const visit = await visitPage(browser, file, { screenshot, width: 400 });
-    console.log(visit);
     expect(visit.consoleErrors).toEqual([]);
     expect(visit.pageErrors).toEqual([]);
     expect(visit.leaving).toEqual([]);
-    expect(visit.requests[0]).toMatch(/^file:\/\/.*page\.html$/);
-    expect(visit.sections).toEqual([
-      { name: 'drawn', svgs: 2, text: '' },
-      { name: 'hidden', svgs: 0, text: 'No data: nothing measured yet.' },
+    expect(visit.requests).toEqual([`file://${file}`]);
+    expect(visit.sections.map(({ text: _text, ...section }) => section)).toEqual([
+      { id: 'drawn', svgs: 2, charts: ['two', 'nested'], missing: [], rows: 0, drawings: 0 },
+      {
+        id: 'hidden',
+        svgs: 0,
+        charts: [],
+        missing: ['Curves: not shown, because nothing was measured.'],
+        rows: 0,
+        drawings: 0,
+      },
     ]);
-    // A PNG, 400 pixels wide.
     const png = readFileSync(screenshot);
     expect(png.subarray(1, 4).toString()).toBe('PNG');
-    expect(png.readUInt32BE(16)).toBe(400);
+    expect(png.readUInt32BE(16)).toBe(400); // the IHDR width
   });
 
-  it('catches an image, a stylesheet and a fetch that leave the page', async () => {
+  it('catches an image, a stylesheet and a fetch that would leave the page', async () => {
     const file =
-      page(`<img src="https://example.com/x.png"><link rel="stylesheet" href="http://example.com/s.css">
+      fixture(`<img src="https://example.com/x.png"><link rel="stylesheet" href="http://example.com/s.css">
       <script>fetch('https://example.org/data.json').catch(() => {})</script>`);
     const visit = await visitPage(browser, file);
-    console.log(visit);
     expect(visit.leaving.sort()).toEqual([
       'http://example.com/s.css',
       'https://example.com/x.png',
@@ -61,10 +68,43 @@ describe('the browser harness (inline fixture pages)', () => {
   });
 
   it('catches a console error and an uncaught exception', async () => {
-    const file = page(`<script>console.error('the chart failed'); throw new Error('no spec');</script>`);
-    const visit = await visitPage(browser, file);
+    const visit = await visitPage(
+      browser,
+      fixture(`<script>console.error('the chart failed'); throw new Error('no spec');</script>`),
+    );
     expect(visit.consoleErrors).toEqual(['the chart failed']);
     expect(visit.pageErrors).toEqual(['no spec']);
-    expect(visit.leaving).toEqual([]);
+  });
+
+  it("names a report's chart that is not drawn, a blank section and a section out of place", async () => {
+    const file = fixture(
+      REPORT_SECTIONS.map(
+        (id) =>
+          `<section id="${id}">${id === 'phase1' ? '<figure id="curves"></figure>' : '<p class="missing">x: not shown, because y</p>'}</section>`,
+      )
+        .reverse()
+        .join('') + '<section id="extra"></section>',
+    );
+    const visit = await visitPage(browser, file);
+    const report = { out: file, charts: [{ id: 'curves', section: 'phase1', title: 'Curves' }], missing: [] };
+    expect(pageProblems({ report, visit })).toEqual([
+      `sections ${[...REPORT_SECTIONS].reverse().join(', ')}, extra`,
+      'phase1: chart curves is not drawn',
+      'phase1: blank',
+      'extra: blank',
+    ]);
+  });
+});
+
+describe('rfsq report in chromium (built binary)', () => {
+  it('before any run: every section is there and says why it is empty, and nothing leaves the page', async () => {
+    const dir = tempDir();
+    expect((await rfsq(['init', '--template', 'local', '--dir', dir])).exitCode).toBe(0);
+    const seen = await reportInBrowser(browser, dir);
+    expect(pageProblems(seen)).toEqual([]);
+    for (const section of seen.visit.sections) {
+      expect(section.svgs, section.id).toBe(0);
+      expect(section.missing.length, section.id).toBeGreaterThan(0);
+    }
   });
 });

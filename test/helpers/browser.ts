@@ -4,22 +4,34 @@ import { chromium, type Browser } from 'playwright-core';
 /** Debian's chromium (`apt-get install chromium`, installed by .ci/run); nothing is ever downloaded. */
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** What a page looked like once loaded: one entry per `[data-section]` element, in page order. */
+/**
+ * What one `<section id>` of a page looked like once loaded, in the conventions of `rfsq report`'s page
+ * (src/services/report/page.ts): a chart is a `<figure id>` holding an SVG, a part with no data is a
+ * `.missing` sentence.
+ */
 export interface SectionView {
-  name: string;
+  id: string;
   /** Outermost <svg> elements drawn with a non-empty box (a chart hidden or sized 0×0 does not count). */
   svgs: number;
+  /** The ids of the figures whose SVG is drawn so. */
+  charts: string[];
+  /** The sentences that say what is not shown and why. */
+  missing: string[];
+  /** Table body rows (the checklist, the run's steps and gates). */
+  rows: number;
+  /** Text drawings in <pre> (the simulator's top views). */
+  drawings: number;
   text: string;
 }
 
 export interface PageVisit {
   consoleErrors: string[];
   pageErrors: string[];
+  sections: SectionView[];
   /** Every URL the page asked for, the document itself included. */
   requests: string[];
   /** The requests that leave the page: any scheme but file: and data:. */
   leaving: string[];
-  sections: SectionView[];
 }
 
 export interface VisitOptions {
@@ -37,6 +49,19 @@ export interface VisitOptions {
  */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, chromiumSandbox: false });
+}
+
+/**
+ * The little of the DOM that the page-side code below uses. The project compiles without TypeScript's DOM
+ * library, so that browser globals never type-check in Node code; this names what runs in the page.
+ */
+interface PageElement {
+  id: string;
+  textContent: string | null;
+  parentElement: PageElement | null;
+  closest(selector: string): PageElement | null;
+  querySelectorAll(selector: string): Iterable<PageElement>;
+  getBoundingClientRect(): { width: number; height: number };
 }
 
 const STAYS_ON_PAGE = /^(file|data):/;
@@ -75,17 +100,25 @@ export async function visitPage(
     page.on('pageerror', (error) => visit.pageErrors.push(error.message));
 
     await page.goto(pathToFileURL(htmlFile).href, { waitUntil: 'load' });
-    visit.sections = await page.$$eval('[data-section]', (elements) =>
-      elements.map((element) => ({
-        name: element.getAttribute('data-section') ?? '',
-        svgs: [...element.querySelectorAll('svg')].filter((svg) => {
-          if (svg.parentElement?.closest('svg')) return false;
-          const box = svg.getBoundingClientRect();
-          return box.width > 0 && box.height > 0;
-        }).length,
-        text: (element.textContent ?? '').replace(/\s+/g, ' ').trim(),
-      })),
-    );
+    visit.sections = await page.$$eval('section[id]', (found) => {
+      const sections = found as unknown as PageElement[];
+      const drawn = (svg: PageElement) => {
+        const box = svg.getBoundingClientRect();
+        return !svg.parentElement?.closest('svg') && box.width > 0 && box.height > 0;
+      };
+      const words = (element: PageElement) => (element.textContent ?? '').replace(/\s+/g, ' ').trim();
+      return sections.map((section) => ({
+        id: section.id,
+        svgs: [...section.querySelectorAll('svg')].filter(drawn).length,
+        charts: [...section.querySelectorAll('figure[id]')]
+          .filter((figure) => [...figure.querySelectorAll('svg')].some(drawn))
+          .map((figure) => figure.id),
+        missing: [...section.querySelectorAll('.missing')].map(words),
+        rows: [...section.querySelectorAll('tbody tr')].length,
+        drawings: [...section.querySelectorAll('pre')].length,
+        text: words(section),
+      }));
+    });
     // Playwright waits for the page's fonts before it takes the picture.
     if (options.screenshot) await page.screenshot({ path: options.screenshot, fullPage: true });
     return visit;
