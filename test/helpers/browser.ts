@@ -15,6 +15,12 @@ export interface SectionView {
   svgs: number;
   /** The ids of the figures whose SVG is drawn so. */
   charts: string[];
+  /**
+   * Of those, the ones where no data mark is visible: none of the items of Vega's mark groups
+   * (`g.role-mark`, not the axes or legends) has an area, or a length for lines and rules. A bar chart on a
+   * log scale whose bars all start at zero draws axes and a legend around nothing, for example.
+   */
+  empty: string[];
   /** The sentences that say what is not shown and why. */
   missing: string[];
   /** Table body rows (the checklist, the run's steps and gates). */
@@ -59,6 +65,7 @@ interface PageElement {
   id: string;
   textContent: string | null;
   parentElement: PageElement | null;
+  children: Iterable<PageElement>;
   closest(selector: string): PageElement | null;
   querySelectorAll(selector: string): Iterable<PageElement>;
   getBoundingClientRect(): { width: number; height: number };
@@ -106,18 +113,32 @@ export async function visitPage(
         const box = svg.getBoundingClientRect();
         return !svg.parentElement?.closest('svg') && box.width > 0 && box.height > 0;
       };
+      const visibleMarks = (svg: PageElement) =>
+        [...svg.querySelectorAll('g.role-mark')].some((group) => {
+          const stroked = group.closest('g.mark-line, g.mark-rule') !== null;
+          return [...group.children].some((item) => {
+            const box = item.getBoundingClientRect();
+            return stroked ? box.width > 0 || box.height > 0 : box.width > 0 && box.height > 0;
+          });
+        });
       const words = (element: PageElement) => (element.textContent ?? '').replace(/\s+/g, ' ').trim();
-      return sections.map((section) => ({
-        id: section.id,
-        svgs: [...section.querySelectorAll('svg')].filter(drawn).length,
-        charts: [...section.querySelectorAll('figure[id]')]
-          .filter((figure) => [...figure.querySelectorAll('svg')].some(drawn))
-          .map((figure) => figure.id),
-        missing: [...section.querySelectorAll('.missing')].map(words),
-        rows: [...section.querySelectorAll('tbody tr')].length,
-        drawings: [...section.querySelectorAll('pre')].length,
-        text: words(section),
-      }));
+      return sections.map((section) => {
+        const charts = [...section.querySelectorAll('figure[id]')].filter((figure) =>
+          [...figure.querySelectorAll('svg')].some(drawn),
+        );
+        return {
+          id: section.id,
+          svgs: [...section.querySelectorAll('svg')].filter(drawn).length,
+          charts: charts.map((figure) => figure.id),
+          empty: charts
+            .filter((figure) => ![...figure.querySelectorAll('svg')].some(visibleMarks))
+            .map((figure) => figure.id),
+          missing: [...section.querySelectorAll('.missing')].map(words),
+          rows: [...section.querySelectorAll('tbody tr')].length,
+          drawings: [...section.querySelectorAll('pre')].length,
+          text: words(section),
+        };
+      });
     });
     // Playwright waits for the page's fonts before it takes the picture.
     if (options.screenshot) await page.screenshot({ path: options.screenshot, fullPage: true });

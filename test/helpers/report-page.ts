@@ -37,7 +37,7 @@ export async function reportInBrowser(
 /**
  * Everything wrong with the page as the browser showed it, one line each: errors, requests leaving the
  * page, sections missing or blank, a chart the command wrote that the browser did not draw (or the other
- * way round), a figure the command left out that the page does not explain.
+ * way round) or drew with no visible data, a figure the command left out that the page does not explain.
  */
 export function pageProblems({ report, visit }: ReportSeen): string[] {
   const problems = [
@@ -53,6 +53,7 @@ export function pageProblems({ report, visit }: ReportSeen): string[] {
       if (!section.charts.includes(id)) problems.push(`${section.id}: chart ${id} is not drawn`);
     for (const id of section.charts)
       if (!written.includes(id)) problems.push(`${section.id}: chart ${id} drawn but not reported`);
+    for (const id of section.empty) problems.push(`${section.id}: chart ${id} is drawn with no visible mark`);
     for (const { title } of report.missing.filter((item) => item.section === section.id))
       if (!section.missing.some((sentence) => sentence.startsWith(`${title}: not shown, because`)))
         problems.push(`${section.id}: no sentence says why "${title}" is not shown`);
