@@ -16,8 +16,8 @@ function printing(metrics: Record<string, number>) {
 }
 
 /** Strategy B's three steps as quick child processes; Phase 1's figures fail the plan's thresholds. */
-function writeProject(template: 'local' | 'modal'): string {
-  const dir = tempDir();
+function writeProject(template: 'local' | 'modal', dir = tempDir()): string {
+  mkdirSync(dir, { recursive: true });
   const config = {
     version: 1,
     template,
@@ -42,6 +42,8 @@ describe('the end of a run (built binary)', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/\d+ pass, [1-9]\d* fail/);
     expect(run.stderr.split('\n').filter((line) => NOTE.test(line))).toHaveLength(1);
+    // The last line names the page of the run's results (run in the project's folder: no --dir).
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^Next: (npx )?rfsq report$/);
   });
 
   it('says nothing of the miniature on another template', async () => {
@@ -70,6 +72,17 @@ describe('Next: hints', () => {
       env: { PATH: [bin, path.dirname(process.execPath)].join(path.delimiter) },
     });
     expect(init.stdout).toContain(`Next: rfsq run --strategy B --dry-run --dir ${dir}`);
+  });
+});
+
+describe('the report hint', () => {
+  it('ends a run with the report command for the same project, quoted', async () => {
+    const dir = writeProject('local', path.join(tempDir(), 'my project'));
+    const run = await rfsq(['run', '--strategy', 'B', '--yes', '--dir', dir], {
+      env: { PATH: path.dirname(process.execPath) },
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(`Next: npx rfsq report --dir '${dir}'`);
   });
 });
 

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { gatherReport } from '../../src/services/report/gather.js';
 import { rfsq, tempDir } from '../helpers/cli.js';
 
 /** The miniature at its smallest (one epoch, one trial per task), so that all seven steps stay quick. */
@@ -57,5 +58,81 @@ describe('strategy C on the local template (built binary)', () => {
     expect(report.summary.pending).toBe(0);
     expect(report.summary['n/a']).toBe(0);
     expect(report.items.every((item: { value: unknown }) => item.value !== null)).toBe(true);
+
+    // The report of this run: every chart, each from the file the run wrote it to.
+    const data = gatherReport(dir);
+    const metric = (step: string, name: string) => state.steps[step].metrics[name];
+    const present = <T>(part: { data: T; file: string } | { missing: string }) => {
+      if ('missing' in part) throw new Error(part.missing);
+      return part;
+    };
+    const robustCurve = present(data.phase1.robust);
+    expect(robustCurve.file).toBe(path.join(dir, 'runs/phase1/robust/config.json'));
+    expect(robustCurve.data.curve).toHaveLength(20); // the template's phase1Epochs
+    expect(robustCurve.data.selectedBy).toBe('last epoch'); // --validation-fraction 0
+    const compare = present(data.phase1.compare);
+    expect(compare.file).toBe(path.join(dir, 'runs/phase1/compare-results.json'));
+    expect(compare.data.robust.heldOutMse).toBe(metric('phase1-compare', 'phase1.robust_mse'));
+    expect(compare.data.naive.layers).toHaveLength(8);
+    expect(present(data.phase2.robust).data.mainTokenAcc).toBe(
+      metric('phase2-main', 'phase2.main_token_acc'),
+    );
+    expect(present(data.phase2.naive).data.mainTokenAcc).toBe(
+      metric('phase2-main', 'phase2.main_token_acc_naive'),
+    );
+    expect(present(data.phase2.draft).data.draftCoarseAcc).toBe(
+      metric('phase2-draft', 'phase2.draft_coarse_acc'),
+    );
+    const phase3 = data.phase3.map((part) => present(part));
+    expect(phase3.map((part) => [part.data.step, path.relative(dir, part.file)])).toEqual([
+      ['phase3-baseline', 'runs/phase3/baseline-results.json'],
+      ['phase3-swap', 'runs/phase3/swap-results.json'],
+      ['phase3-eval', 'runs/phase3/eval-results.json'],
+    ]);
+    expect(phase3[2]!.data.report.candidate.successRate).toBe(metric('phase3-eval', 'phase3.success_rate'));
+    expect(phase3[1]!.data.report.comparison.success.difference * 100).toBe(
+      metric('phase3-swap', 'phase3.swap_paired_delta'),
+    );
+    // One trial per task: its top view, for each arm.
+    expect(phase3[2]!.data.report.candidate.rollouts.map((rollout) => rollout.task)).toEqual([
+      'pick_place',
+      'place_precise',
+      'insert',
+      'rotate_place',
+    ]);
+    expect(present(data.timeline).data.gates).toHaveLength(2);
+
+    const page = await rfsq(['report', '--json'], { cwd: dir, configDir });
+    expect(page.exitCode, page.stderr).toBe(0);
+    const written = JSON.parse(page.stdout);
+    expect(written.missing).toEqual([]);
+    const charts = [
+      'phase1-mse-curves',
+      'phase1-residual-std',
+      'phase1-code-usage',
+      'phase1-reference-tokenizers',
+      'phase2-token-accuracy',
+      'phase3-baseline-success',
+      'phase3-swap-success',
+      'phase3-eval-success',
+      'phase3-paired-differences',
+      'phase3-passes-vs-success',
+      'run-timeline',
+    ];
+    expect(written.charts.map((chart: { id: string }) => chart.id)).toEqual(charts);
+    const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
+    expect(html.match(/<svg/g)).toHaveLength(charts.length);
+    for (const id of charts) expect(html).toMatch(new RegExp(`<figure class="chart" id="${id}">\\n<svg`));
+    expect(html.match(/<figure><pre>/g)).toHaveLength(8);
+    expect(html).not.toContain('class="missing"');
+
+    const folder = path.join(tempDir(), 'charts');
+    const svg = await rfsq(['report', '--format', 'svg', '--out', folder], { cwd: dir, configDir });
+    expect(svg.exitCode, svg.stderr).toBe(0);
+    expect(readdirSync(folder).sort()).toEqual(charts.map((id) => `${id}.svg`).sort());
+    for (const file of readdirSync(folder))
+      expect(readFileSync(path.join(folder, file), 'utf8')).toMatch(
+        /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/,
+      );
   });
 });

@@ -208,8 +208,13 @@ class StepFiles {
       };
     }
     const file = path.resolve(this.projectDir, this.config.steps[step]?.cwd ?? '.', locate(value));
-    if (!existsSync(file)) return { missing: `${step} wrote no ${path.relative(this.projectDir, file)}` };
-    return { data: readJson(file) as T, file };
+    const shown = path.relative(this.projectDir, file);
+    if (!existsSync(file)) return { missing: `${step} wrote no ${shown}` };
+    try {
+      return { data: readJson(file) as T, file };
+    } catch (error) {
+      return { missing: `${shown} is not valid JSON (${(error as Error).message})` };
+    }
   }
 
   /** A tokenizer's training curve, from its checkpoint's config.json (`metrics.curve`). */

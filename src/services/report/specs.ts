@@ -26,13 +26,26 @@ export type Figure = { chart: Chart } | { section: SectionId; title: string; mis
 
 const WIDTH = 420;
 const HEIGHT = 220;
-const VARIANT_COLORS = {
-  domain: ['naive', 'Robust', 'Robust draft'],
-  range: ['#d95f02', '#1b9e77', '#7570b3'],
+const VARIANT_COLORS: Record<string, string> = {
+  naive: '#d95f02',
+  Robust: '#1b9e77',
+  'Robust draft': '#7570b3',
 };
-const STATUS_COLORS = {
-  domain: ['succeeded', 'skipped', 'running', 'failed', 'interrupted', 'unverified', 'pending'],
-  range: ['#1b9e77', '#a6cee3', '#1f78b4', '#e31a1c', '#ff7f00', '#cab2d6', '#bdbdbd'],
+
+/** The tokenizer colours for the variants a chart shows (so its legend lists only those). */
+function variantScale(rows: readonly { variant: string }[]) {
+  const domain = Object.keys(VARIANT_COLORS).filter((name) => rows.some((row) => row.variant === name));
+  return { domain, range: domain.map((name) => VARIANT_COLORS[name]!) };
+}
+
+const STATUS_COLORS: Record<string, string> = {
+  succeeded: '#1b9e77',
+  skipped: '#a6cee3',
+  running: '#1f78b4',
+  failed: '#e31a1c',
+  interrupted: '#ff7f00',
+  unverified: '#cab2d6',
+  pending: '#bdbdbd',
 };
 
 function base(title: string): Pick<TopLevelSpec, 'title' | 'config'> & { width: number; height: number } {
@@ -84,12 +97,22 @@ function phase1Figures(data: ReportData): Figure[] {
         spec: {
           ...base(mseTitle),
           data: { values: rows },
-          mark: { type: 'line', point: true },
+          mark: { type: 'line' },
           encoding: {
             x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
             y: { field: 'mse', type: 'quantitative', scale: { type: 'log' }, title: 'MSE (log scale)' },
-            color: { field: 'variant', type: 'nominal', scale: VARIANT_COLORS, title: 'tokenizer' },
-            strokeDash: { field: 'set', type: 'nominal', title: 'measured on' },
+            color: { field: 'variant', type: 'nominal', scale: variantScale(rows), title: 'tokenizer' },
+            strokeDash: {
+              field: 'set',
+              type: 'nominal',
+              title: 'measured on',
+              legend: {
+                symbolType: 'stroke',
+                symbolStrokeColor: '#555',
+                symbolStrokeWidth: 2,
+                symbolSize: 300,
+              },
+            },
           },
         },
       },
@@ -115,13 +138,19 @@ function phase1Figures(data: ReportData): Figure[] {
       levelsUsedPct: layer.usedFraction * 100,
     })),
   );
-  const grouped = (field: string, title: string, log = false) => ({
+  const variants = {
+    field: 'variant',
+    type: 'nominal' as const,
+    scale: variantScale(layerRows),
+    title: 'tokenizer',
+  };
+  const grouped = (field: string, title: string) => ({
     mark: { type: 'bar' as const },
     encoding: {
       x: { field: 'layer', type: 'ordinal' as const, title: 'layer' },
       xOffset: { field: 'variant', type: 'nominal' as const },
-      y: { field, type: 'quantitative' as const, title, ...(log ? { scale: { type: 'log' as const } } : {}) },
-      color: { field: 'variant', type: 'nominal' as const, scale: VARIANT_COLORS, title: 'tokenizer' },
+      y: { field, type: 'quantitative' as const, title },
+      color: variants,
     },
   });
   figures.push({
@@ -134,7 +163,18 @@ function phase1Figures(data: ReportData): Figure[] {
       spec: {
         ...base(layersTitle),
         data: { values: layerRows },
-        ...grouped('residualStd', 'residual std (log scale)', true),
+        // Points on a log scale: the std falls by orders of magnitude across layers (bars need a zero).
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'layer', type: 'ordinal', title: 'layer' },
+          y: {
+            field: 'residualStd',
+            type: 'quantitative',
+            scale: { type: 'log' },
+            title: 'residual std (log scale)',
+          },
+          color: variants,
+        },
       },
     },
   });
@@ -168,7 +208,7 @@ function phase1Figures(data: ReportData): Figure[] {
       tokensPerStep: report.robust.tokensPerStep,
     },
     ...report.robust.references.map((reference) => ({
-      tokenizer: reference.description,
+      tokenizer: reference.name,
       mse: reference.mse,
       tokensPerStep: reference.tokensPerStep,
     })),
@@ -178,12 +218,12 @@ function phase1Figures(data: ReportData): Figure[] {
       id: 'phase1-reference-tokenizers',
       section: 'phase1',
       title: referencesTitle,
-      caption: `Held-out MSE (normalized action units) of the two trained tokenizers and two reference tokenizers on the same data (${heldOut}); improvement of Robust over naive ${report.improvementPct.toFixed(2)}%.`,
+      caption: `Held-out MSE (normalized action units) of the two trained tokenizers and the reference tokenizers on the same data (${heldOut}): ${report.robust.references.map((reference) => `${reference.name}, ${reference.description}`).join('; ')}. Improvement of Robust over naive: ${report.improvementPct.toFixed(2)}%.`,
       files: [compare.file],
       spec: {
         ...base(referencesTitle),
         data: { values: references },
-        mark: { type: 'bar' },
+        mark: { type: 'point', filled: true, size: 80 },
         encoding: {
           y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 360 } },
           x: {
@@ -287,7 +327,7 @@ function phase2Figure(data: ReportData): Figure {
               axis: { format: '%' },
               title: 'token accuracy',
             },
-            color: { field: 'variant', type: 'nominal', scale: VARIANT_COLORS, title: 'model' },
+            color: { field: 'variant', type: 'nominal', scale: variantScale(rows), title: 'model' },
           },
         },
       },
@@ -381,6 +421,11 @@ function successFigure(step: Phase3Step & { file: string }): Figure {
           {
             mark: { type: 'rule', color: 'black' },
             encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
+          },
+          // The rate itself, visible when it is 0.
+          {
+            mark: { type: 'tick', color: 'black', thickness: 2 },
+            encoding: { y: { field: 'rate', type: 'quantitative' } },
           },
         ],
       },
@@ -525,6 +570,7 @@ function timelineFigure(data: ReportData): Figure {
   );
   if (rows.length === 0) return missing('run', title, `no step of run ${timeline.runId} has started`);
   const gates = timeline.gates.map((gate) => ({ at: gate.at, label: `${gate.gate}: ${gate.decision}` }));
+  const statuses = new Set(rows.map((row) => row.status));
   return {
     chart: {
       id: 'run-timeline',
@@ -541,14 +587,17 @@ function timelineFigure(data: ReportData): Figure {
             mark: { type: 'bar' },
             encoding: {
               y: { field: 'step', type: 'nominal', sort: null, title: null },
-              x: {
-                field: 'start',
-                type: 'temporal',
-                title: 'time (UTC)',
-                timeUnit: 'utcyearmonthdatehoursminutesseconds',
+              x: { ...utcTime('start'), title: 'time (UTC)', axis: { format: '%H:%M:%S' } },
+              x2: { field: 'end' },
+              color: {
+                field: 'status',
+                type: 'nominal',
+                scale: {
+                  domain: [...statuses],
+                  range: [...statuses].map((status) => STATUS_COLORS[status] ?? '#bdbdbd'),
+                },
+                title: 'status',
               },
-              x2: { field: 'end', timeUnit: 'utcyearmonthdatehoursminutesseconds' },
-              color: { field: 'status', type: 'nominal', scale: STATUS_COLORS, title: 'status' },
             },
           },
           ...(gates.length > 0
@@ -556,13 +605,19 @@ function timelineFigure(data: ReportData): Figure {
                 {
                   data: { values: gates },
                   mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#333' },
-                  encoding: {
-                    x: {
-                      field: 'at',
-                      type: 'temporal' as const,
-                      timeUnit: 'utcyearmonthdatehoursminutesseconds' as const,
-                    },
+                  encoding: { x: utcTime('at') },
+                },
+                {
+                  data: { values: gates },
+                  mark: {
+                    type: 'text' as const,
+                    align: 'left' as const,
+                    baseline: 'top' as const,
+                    dx: 3,
+                    dy: 2,
+                    fontSize: 9,
                   },
+                  encoding: { x: utcTime('at'), y: { value: 0 }, text: { field: 'label' } },
                 },
               ]
             : []),
@@ -570,6 +625,11 @@ function timelineFigure(data: ReportData): Figure {
       },
     },
   };
+}
+
+/** A time axis in UTC, as the run state records its times. */
+function utcTime(field: string) {
+  return { field, type: 'temporal' as const, scale: { type: 'utc' as const } };
 }
 
 /** The file name a chart gets with `--format svg`. */
