@@ -1,8 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gatherReport } from '../../src/services/report/gather.js';
-import { rfsq, tempDir } from '../helpers/cli.js';
+import { launchBrowser, visitPage } from '../helpers/browser.js';
+import { ROOT, rfsq, tempDir } from '../helpers/cli.js';
+import { pageProblems } from '../helpers/report-page.js';
 
 /** The miniature at its smallest (one epoch, one trial per task), so that all seven steps stay quick. */
 const FAST = ['--var', 'trials=1', '--var', 'phase2Epochs=1'];
@@ -125,6 +127,19 @@ describe('strategy C on the local template (built binary)', () => {
     for (const id of charts) expect(html).toMatch(new RegExp(`<figure class="chart" id="${id}">\\n<svg`));
     expect(html.match(/<figure><pre>/g)).toHaveLength(8);
     expect(html).not.toContain('class="missing"');
+
+    // The same page in headless chromium, offline: each chart drawn with visible data, no error, nothing
+    // asked of the network. The screenshot is there to look at.
+    const screenshot = path.join(ROOT, 'test-output', 'report.png');
+    mkdirSync(path.dirname(screenshot), { recursive: true });
+    const browser = await launchBrowser();
+    try {
+      const visit = await visitPage(browser, written.out, { screenshot, width: 1200 });
+      expect(pageProblems({ report: written, visit })).toEqual([]);
+      expect(visit.sections.flatMap((section) => section.charts)).toEqual(charts);
+    } finally {
+      await browser.close();
+    }
 
     const folder = path.join(tempDir(), 'charts');
     const svg = await rfsq(['report', '--format', 'svg', '--out', folder], { cwd: dir, configDir });
