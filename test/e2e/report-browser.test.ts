@@ -28,8 +28,8 @@ function fixture(body: string): string {
 describe('the browser harness, on fixture pages', () => {
   it('passes a page that stays on its file, and counts only the charts that are drawn', async () => {
     const file = fixture(`
-      <section id="drawn"><figure id="two"><svg width="40" height="20"><rect width="40" height="20"/></svg></figure>
-        <figure id="nested"><svg width="10" height="10"><svg width="5" height="5"></svg></svg></figure>
+      <section id="drawn"><figure id="two"><svg width="40" height="20"><g class="mark-rect role-mark"><rect width="40" height="20"/></g></svg></figure>
+        <figure id="nested"><svg width="10" height="10"><svg width="5" height="5"><g class="mark-symbol role-mark"><circle cx="2" cy="2" r="2"/></g></svg></svg></figure>
         <img src="${PNG_PIXEL}"></section>
       <section id="hidden"><figure id="gone"><svg width="40" height="20" style="display:none"></svg></figure>
         <p class="missing">Curves: not shown, because nothing was measured.</p></section>`);
@@ -40,11 +40,12 @@ describe('the browser harness, on fixture pages', () => {
     expect(visit.leaving).toEqual([]);
     expect(visit.requests).toEqual([`file://${file}`]);
     expect(visit.sections.map(({ text: _text, ...section }) => section)).toEqual([
-      { id: 'drawn', svgs: 2, charts: ['two', 'nested'], missing: [], rows: 0, drawings: 0 },
+      { id: 'drawn', svgs: 2, charts: ['two', 'nested'], empty: [], missing: [], rows: 0, drawings: 0 },
       {
         id: 'hidden',
         svgs: 0,
         charts: [],
+        empty: [],
         missing: ['Curves: not shown, because nothing was measured.'],
         rows: 0,
         drawings: 0,
@@ -76,22 +77,44 @@ describe('the browser harness, on fixture pages', () => {
     expect(visit.pageErrors).toEqual(['no spec']);
   });
 
-  it("names a report's chart that is not drawn, a blank section and a section out of place", async () => {
+  it("names a report's chart not drawn or drawn empty, a figure left out unexplained, a blank section", async () => {
+    // Vega's SVG: each mark is a g.role-mark whose children are its items. Zero-height bars draw nothing; a
+    // flat line is still a line.
+    const chart = (id: string, mark: string, item: string) =>
+      `<figure id="${id}"><svg width="60" height="30"><g class="${mark} role-mark">${item}</g></svg></figure>`;
+    const bodies: Record<string, string> = {
+      phase1: '<figure id="curves"></figure>',
+      phase2: chart('flat-bars', 'mark-rect', '<path d="M0,20h20v0h-20Z"/>'),
+      phase3: chart('flat-line', 'mark-line', '<path d="M0,20h40" stroke="black"/>'),
+      run: '<p class="missing">Timeline: not shown, because no run yet.</p>',
+    };
     const file = fixture(
-      REPORT_SECTIONS.map(
-        (id) =>
-          `<section id="${id}">${id === 'phase1' ? '<figure id="curves"></figure>' : '<p class="missing">x: not shown, because y</p>'}</section>`,
-      )
+      [...REPORT_SECTIONS]
         .reverse()
-        .join('') + '<section id="extra"></section>',
+        .map((id) => `<section id="${id}">${bodies[id] ?? ''}</section>`)
+        .join(''),
     );
     const visit = await visitPage(browser, file);
-    const report = { out: file, charts: [{ id: 'curves', section: 'phase1', title: 'Curves' }], missing: [] };
+    const report = {
+      out: file,
+      charts: ['curves', 'flat-bars', 'flat-line'].map((id, index) => ({
+        id,
+        section: REPORT_SECTIONS[index + 1]!,
+        title: id,
+      })),
+      missing: [
+        { section: 'run', title: 'Timeline', reason: 'no run yet' },
+        { section: 'miniature', title: 'Rollouts', reason: 'no run yet' },
+      ],
+    };
     expect(pageProblems({ report, visit })).toEqual([
-      `sections ${[...REPORT_SECTIONS].reverse().join(', ')}, extra`,
+      `sections ${[...REPORT_SECTIONS].reverse().join(', ')}`,
+      'miniature: no sentence says why "Rollouts" is not shown',
+      'miniature: blank',
+      'phase2: chart flat-bars is drawn with no visible mark',
       'phase1: chart curves is not drawn',
       'phase1: blank',
-      'extra: blank',
+      'checklist: blank',
     ]);
   });
 });
