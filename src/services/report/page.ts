@@ -35,9 +35,11 @@ th { background: #f4f4f4; }
 .pending { color: #a66b00; }
 .na { color: #888; }
 ul.provenance { font-size: 0.85rem; }
-.rollouts { display: flex; flex-wrap: wrap; gap: 1rem; }
-.rollouts figure { margin: 0; }
-.rollouts pre { font-size: 0.62rem; line-height: 1.05; background: #fafafa; border: 1px solid #ddd; padding: 0.3rem; margin: 0; }
+.rollouts { display: flex; flex-wrap: wrap; gap: 1.5rem; }
+.pair { display: flex; gap: 0.5rem; }
+.rollouts figure { margin: 0; width: 16rem; }
+.rollouts figcaption { font-size: 0.8rem; }
+.rollouts pre { font-size: 0.5rem; white-space: pre-wrap; line-height: 1.05; background: #fafafa; border: 1px solid #ddd; padding: 0.3rem; margin: 0; }
 .success { color: #1b7e3b; }
 .failure { color: #c62828; }
 `;
@@ -189,12 +191,18 @@ function rolloutsHtml(parts: readonly Part<Phase3Step>[], shown: (file: string) 
       `${shown(last.file)} holds no rollout pictures (rfsq phase3 eval records them since rfsq report)`,
     );
   }
-  const figures = arms.flatMap((arm) =>
-    (arm.rollouts ?? []).map(
-      (rollout) =>
-        `<figure><pre>${escapeHtml(rollout.picture)}</pre><figcaption>${escapeHtml(rollout.task)}, seed ${rollout.seed} (trial ${rollout.trial + 1}): <span class="${rollout.success ? 'success' : 'failure'}">${rollout.success ? 'success' : 'failure'}</span> after ${rollout.steps} steps · ${escapeHtml(arm.label)}</figcaption></figure>`,
-    ),
-  );
+  // Seed by seed, the arms side by side: the same layout under each decoding (the arms' trials share seeds).
+  const figures = (arms[0]!.rollouts ?? []).map((_, index) => {
+    const pair = arms.flatMap((arm) => {
+      const rollout = arm.rollouts?.[index];
+      return rollout
+        ? [
+            `<figure><pre>${escapeHtml(rollout.picture)}</pre><figcaption>${escapeHtml(rollout.task)}, seed ${rollout.seed} (trial ${rollout.trial + 1}): <span class="${rollout.success ? 'success' : 'failure'}">${rollout.success ? 'success' : 'failure'}</span> after ${rollout.steps} steps · ${escapeHtml(arm.label)}</figcaption></figure>`,
+          ]
+        : [];
+    });
+    return `<div class="pair">${pair.join('')}</div>`;
+  });
   return `<p>${escapeHtml(last.data.step)}: the first trials of every task, both arms on the same seeds, drawn by the simulator's top view (the drawing <code>rfsq sim show</code> prints and saves with <code>--out</code>).</p>
 <div class="rollouts">
 ${figures.join('\n')}
