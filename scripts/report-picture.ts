@@ -45,7 +45,7 @@ try {
         `${section.id.padEnd(10)} ${section.charts.length} charts drawn, ${section.missing.length} parts not shown\n`,
       );
     await copyFile(shot, picture);
-    process.stdout.write(`${path.relative(process.cwd(), picture) || picture}\n`);
+    process.stdout.write(`${path.resolve(picture)}\n`);
   } finally {
     await browser.close();
   }
