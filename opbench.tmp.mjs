@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '/work/wt/issue13/dist/src/ml/backend.js';
+console.log(await selectBackend('wasm'), tf.getBackend());
+const cpu = () => process.cpuUsage().user / 1000;
+const rows = 18000;
+const x = tf.randomNormal([rows, 7]); const w = tf.randomNormal([7, 64]); const b = tf.randomNormal([64]);
+const h = tf.randomNormal([rows, 64]);
+const time = (name, f) => { for (let i = 0; i < 3; i++) tf.tidy(() => f().dataSync()); const t = cpu(); for (let i = 0; i < 10; i++) tf.tidy(() => f().dataSync()); console.log(name, ((cpu() - t) / 10).toFixed(2), 'ms'); };
+time('matmul 7x64', () => tf.fused.matMul({ a: x, b: w, bias: b }));
+time('softplus', () => tf.softplus(h));
+time('tanh', () => tf.tanh(h));
+time('mul', () => tf.mul(h, h));
+time('sigmoid', () => tf.sigmoid(h));
+time('exp', () => tf.exp(h));
+time('mish via exp', () => { const e = tf.exp(h); const n = tf.mul(e, tf.add(e, 2)); return tf.mul(h, tf.div(n, tf.add(n, 2))); });
