@@ -32,8 +32,6 @@ export interface TrainRequest extends DataOptions {
   backend: BackendRequest;
   signal?: AbortSignal;
   onEpoch?: (variant: QuantizerVariant, info: EpochInfo) => void;
-  /** Train two variants at once in worker threads (default: when there is a second core). */
-  sideBySide?: boolean;
 }
 
 export interface TrainedVariant {
@@ -109,7 +107,7 @@ export async function trainVariants(request: TrainRequest): Promise<TrainReport>
   const onEpoch = (variant: QuantizerVariant) => (info: EpochInfo) => request.onEpoch?.(variant, info);
 
   let results: WorkerResult[];
-  const sideBySide = request.variants.length > 1 && (request.sideBySide ?? availableParallelism() > 1);
+  const sideBySide = request.variants.length > 1 && availableParallelism() > 1;
   if (sideBySide) {
     const { trainInWorker } = await import('./phase1-side-by-side.js');
     const workers = request.variants.map((variant) =>
@@ -118,8 +116,10 @@ export async function trainVariants(request: TrainRequest): Promise<TrainReport>
     try {
       results = await Promise.all(workers.map((worker) => worker.result));
     } catch (error) {
-      // One variant failed: the other would train for nothing. Its best checkpoint so far is on disk.
-      await Promise.all(workers.map((worker) => worker.stop()));
+      // Interrupted: each worker stops before its next epoch, writing its best checkpoint first. Another
+      // failure: the other variant would train for nothing; its best checkpoint so far is on disk.
+      if (request.signal?.aborted) await Promise.allSettled(workers.map((worker) => worker.result));
+      else await Promise.all(workers.map((worker) => worker.stop()));
       throw error;
     }
   } else {
