@@ -219,7 +219,8 @@ describe('Phase 1 from the command line (built binary)', () => {
     expect(report.data.validationEpisodes).toBe(0);
     const [robust] = report.variants;
     expect(robust.bestEpoch).toBe(3);
-    expect(robust.bestHeldOutMse).toBe(robust.curve[2].heldOutMse);
+    // Reported: the float64 evaluation of the last epoch's model; the curve: the float32 monitor's.
+    expect(robust.bestHeldOutMse / robust.curve[2].heldOutMse).toBeCloseTo(1, 4);
     expect(robust.curve.every((point: { validationMse: unknown }) => point.validationMse === null)).toBe(
       true,
     );
