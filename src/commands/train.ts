@@ -143,6 +143,15 @@ export function registerTrain(program: Command): void {
         );
       }
       const progress = new Progress();
+      // Variants trained side by side report in turn: each keeps its own line rate.
+      const variantProgresses = new Map<Variant, Progress>();
+      const variantProgress = (variant: Variant): Progress => {
+        const existing = variantProgresses.get(variant);
+        if (existing) return existing;
+        const created = new Progress();
+        variantProgresses.set(variant, created);
+        return created;
+      };
       const interrupt = interruptSignal('finishing the current epoch; the best checkpoint so far is kept');
       try {
         const report = await trainVariants({
@@ -180,6 +189,7 @@ export function registerTrain(program: Command): void {
           },
           onEpoch: (variant, info) => {
             const of = epochs !== undefined || info.coolingDown ? `/${info.epochs}` : ` (≤ ${info.epochs})`;
+            const progress = variantProgress(variant);
             progress.update(
               info.epoch / info.epochs,
               `${variant.padEnd(6)} epoch ${info.epoch}${of}${info.coolingDown ? ' decay' : ''}`,
@@ -208,6 +218,7 @@ export function registerTrain(program: Command): void {
         }
       } finally {
         progress.done();
+        for (const each of variantProgresses.values()) each.done();
         interrupt.dispose();
       }
     });

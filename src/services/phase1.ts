@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { inputError } from '../core/errors.js';
 import { improvementPct, type Metrics } from '../core/metrics.js';
@@ -7,6 +8,7 @@ import type { QuantizerVariant } from '../ml/tokenizer/config.js';
 import { evaluateTokenizer, type EvaluationReport } from '../ml/tokenizer/evaluate.js';
 import type { CurvePoint, EpochInfo, PlateauStopping, TrainResult } from '../ml/tokenizer/train.js';
 import { writeJsonAtomic } from './files.js';
+import type { VariantJob, WorkerResult } from './phase1-side-by-side.js';
 import {
   datasetIdentity,
   isTrainingDataset,
@@ -63,59 +65,87 @@ export interface TrainReport {
   variants: TrainedVariant[];
 }
 
-/** Trains each requested variant on the same split; each keeps its best checkpoint by held-out MSE. */
+/**
+ * Trains each requested variant on the same split; each keeps its best checkpoint by validation MSE. Two
+ * variants train side by side in worker threads when there is a second core (tfjs's WebAssembly backend
+ * computes on one thread, and the variants are independent): the same figures, in about half the time.
+ */
 export async function trainVariants(request: TrainRequest): Promise<TrainReport> {
   const backend = await selectBackend(request.backend);
   const prepared = await prepareData(request);
   const { curveOf, trainTokenizer } = await import('../ml/tokenizer/train.js');
   // Recorded so that `rfsq compare` recognises this dataset by content, however it is named later.
   const dataIdentity = await datasetIdentity(request.data);
-  const variants: TrainedVariant[] = [];
-  for (const variant of request.variants) {
-    const checkpoint = path.join(request.out, variant);
-    const result = await trainTokenizer({
-      variant,
-      train: prepared.train,
-      heldOut: prepared.heldOut,
-      validation: prepared.validation,
-      epochs: request.epochs ?? request.plateau.maxEpochs,
-      ...(request.epochs === undefined ? { plateau: request.plateau } : {}),
-      batchSize: request.batchSize,
-      lr: request.lr,
-      weightDecay: request.weightDecay,
-      entropyWeight: request.entropyWeight,
+  const jobFor = (variant: QuantizerVariant): VariantJob => ({
+    variant,
+    train: prepared.train,
+    heldOut: prepared.heldOut,
+    validation: prepared.validation,
+    epochs: request.epochs ?? request.plateau.maxEpochs,
+    ...(request.epochs === undefined ? { plateau: request.plateau } : {}),
+    batchSize: request.batchSize,
+    lr: request.lr,
+    weightDecay: request.weightDecay,
+    entropyWeight: request.entropyWeight,
+    seed: request.seed,
+    checkpointDir: path.join(request.out, variant),
+    normalization: prepared.normalization,
+    extraMeta: {
+      data: recordedDataPath(request.data),
+      dataIdentity,
+      dataDescription: prepared.description,
+      numEpisodes: request.numEpisodes ?? null,
       seed: request.seed,
-      checkpointDir: checkpoint,
-      normalization: prepared.normalization,
-      signal: request.signal,
-      extraMeta: {
-        data: recordedDataPath(request.data),
-        dataIdentity,
-        dataDescription: prepared.description,
-        numEpisodes: request.numEpisodes ?? null,
-        seed: request.seed,
-        chunk: request.chunk,
-        heldOutFraction: request.heldOutFraction,
-        validationFraction: request.validationFraction,
-        trainEpisodes: prepared.trainEpisodes,
-        validationEpisodes: prepared.validationEpisodes,
-        heldOutEpisodes: prepared.heldOutEpisodes,
-      },
-      onEpoch: (_epoch, _train, _heldOut, _eta, info) => request.onEpoch?.(variant, info),
-    });
-    variants.push({
-      variant,
-      checkpoint,
-      bestHeldOutMse: result.bestHeldOutMse,
-      bestValidationMse: result.bestValidationMse,
-      bestEpoch: result.bestEpoch,
-      epochs: result.epochs,
-      stoppedBy: result.stoppedBy,
-      seconds: result.seconds,
-      msPerStep: result.msPerStep,
-      curve: curveOf(result.history),
-    });
+      chunk: request.chunk,
+      heldOutFraction: request.heldOutFraction,
+      validationFraction: request.validationFraction,
+      trainEpisodes: prepared.trainEpisodes,
+      validationEpisodes: prepared.validationEpisodes,
+      heldOutEpisodes: prepared.heldOutEpisodes,
+    },
+  });
+  const onEpoch = (variant: QuantizerVariant) => (info: EpochInfo) => request.onEpoch?.(variant, info);
+
+  let results: WorkerResult[];
+  const sideBySide = request.variants.length > 1 && availableParallelism() > 1;
+  if (sideBySide) {
+    const { trainInWorker } = await import('./phase1-side-by-side.js');
+    const workers = request.variants.map((variant) =>
+      trainInWorker(jobFor(variant), backend, onEpoch(variant), request.signal),
+    );
+    try {
+      results = await Promise.all(workers.map((worker) => worker.result));
+    } catch (error) {
+      // Interrupted: each worker stops before its next epoch, writing its best checkpoint first. Another
+      // failure: the other variant would train for nothing; its best checkpoint so far is on disk.
+      if (request.signal?.aborted) await Promise.allSettled(workers.map((worker) => worker.result));
+      else await Promise.all(workers.map((worker) => worker.stop()));
+      throw error;
+    }
+  } else {
+    results = [];
+    for (const variant of request.variants) {
+      results.push(
+        await trainTokenizer({
+          ...jobFor(variant),
+          signal: request.signal,
+          onEpoch: (_epoch, _train, _heldOut, _eta, info) => onEpoch(variant)(info),
+        }),
+      );
+    }
   }
+  const variants = results.map((result, i): TrainedVariant => ({
+    variant: request.variants[i]!,
+    checkpoint: path.join(request.out, request.variants[i]!),
+    bestHeldOutMse: result.bestHeldOutMse,
+    bestValidationMse: result.bestValidationMse,
+    bestEpoch: result.bestEpoch,
+    epochs: result.epochs,
+    stoppedBy: result.stoppedBy,
+    seconds: result.seconds,
+    msPerStep: result.msPerStep,
+    curve: curveOf(result.history),
+  }));
   return {
     backend,
     data: {

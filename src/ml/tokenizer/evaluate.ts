@@ -29,17 +29,6 @@ export function heldOutMse(model: RfsqModel, data: Actions): number {
   return mse(model.reconstruct(x), x);
 }
 
-/**
- * Held-out MSE and per-layer code usage (entropy of each layer's code histogram, bits) from one
- * evaluation-mode forward pass: what training records after every epoch.
- */
-export function mseAndCodeUsage(model: RfsqModel, data: Actions): { mse: number; codeUsageBits: number[] } {
-  const x = valuesOf(data);
-  const { reconstruction, codes } = model.forward(x);
-  const { numLayers, numLevels } = model.config;
-  return { mse: mse(reconstruction, x), codeUsageBits: codeEntropyBits(codes, numLayers, numLevels) };
-}
-
 /** Per layer: code counts, from codes laid out [..., numLayers]. */
 function codeCounts(codes: Int32Array, numLayers: number, numLevels: number): Float64Array[] {
   const counts = Array.from({ length: numLayers }, () => new Float64Array(numLevels));
@@ -61,7 +50,7 @@ function entropyBits(counts: Float64Array, n: number): number {
   return n > 0 ? entropy : 0;
 }
 
-function codeEntropyBits(codes: Int32Array, numLayers: number, numLevels: number): number[] {
+export function codeEntropyBits(codes: Int32Array, numLayers: number, numLevels: number): number[] {
   const n = codes.length / numLayers;
   return codeCounts(codes, numLayers, numLevels).map((c) => entropyBits(c, n));
 }

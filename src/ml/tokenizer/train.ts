@@ -9,7 +9,8 @@ import {
   type RfsqModelConfig,
   modelConfig,
 } from './config.js';
-import { mseAndCodeUsage } from './evaluate.js';
+import { heldOutMse } from './evaluate.js';
+import { monitorMseAndCodeUsage } from './monitor.js';
 import { type ParamSpec, RfsqModel } from './model.js';
 import { AdamW, cosineLr } from '../optimizer.js';
 import { Prng } from '../prng.js';
@@ -467,8 +468,17 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
       training: trainingMeta(options, batchSize),
     });
 
+  // The kept model's held-out MSE, as reported, comes from the float64 evaluation path (the per-epoch
+  // figures from the float32 monitor): computed once, when training ends or stops.
+  const finish = async (curve: EpochInfo[]): Promise<void> => {
+    if (bestEpoch === 0) return;
+    bestHeldOut = heldOutMse(best, heldOut);
+    if (options.checkpointDir) await save(curve);
+  };
+
   for (let epoch = 1; epoch <= lastEpoch; epoch++) {
     if (options.signal?.aborted) {
+      await finish(history);
       throw new RfsqError(`training interrupted before epoch ${epoch}`, {
         hint: options.checkpointDir
           ? `the best model so far is in ${options.checkpointDir}`
@@ -501,14 +511,14 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
     trainSeconds += (performance.now() - epochStart) / 1000;
     const trainMse = mseSum / batchesPerEpoch;
     // Code usage on the episodes that decide (validation), else on the held-out ones (recorded only).
-    const evaluated = mseAndCodeUsage(model, heldOut);
+    const evaluated = monitorMseAndCodeUsage(model, heldOut);
     const evalMse = evaluated.mse;
     if (!Number.isFinite(evalMse)) throw diverged(`the held-out MSE became ${evalMse}`, epoch);
     let codeUsageBits = evaluated.codeUsageBits;
     // Without validation episodes nothing is selected: the last epoch is the model kept.
     let validationMse = NaN;
     if (validation) {
-      ({ mse: validationMse, codeUsageBits } = mseAndCodeUsage(model, validation));
+      ({ mse: validationMse, codeUsageBits } = monitorMseAndCodeUsage(model, validation));
       if (!Number.isFinite(validationMse)) {
         throw diverged(`the validation MSE became ${validationMse}`, epoch);
       }
@@ -558,7 +568,7 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   // The best epoch's checkpoint was written before the epochs after it: write the whole curve once.
-  if (options.checkpointDir && bestEpoch > 0) await save(history);
+  await finish(history);
   return {
     model: best,
     bestEpoch,
