@@ -104,11 +104,12 @@ export function registerSim(program: Command): void {
       }
       env.dispose();
       const picture = s.renderTopView(result.trajectory);
+      const track = s.topViewTrack(result.trajectory);
       if (flags.out?.toLowerCase().endsWith('.svg')) {
         const { topViewSpec } = await import('../services/report/specs.js');
         const { renderSvgs } = await import('../services/report/render.js');
         const spec = topViewSpec(
-          s.topViewTrack(result.trajectory),
+          track,
           { seed, ...result },
           flags.policy ? `policy ${flags.policy}` : 'scripted expert',
         );
@@ -117,7 +118,7 @@ export function registerSim(program: Command): void {
         await writeFileAtomic(path.resolve(flags.out), `${picture}\n`);
       }
       if (globalOptions(command).json)
-        return printJson({ task, seed, success: result.success, steps: result.steps, picture });
+        return printJson({ task, seed, success: result.success, steps: result.steps, picture, track });
       process.stdout.write(
         `${picture}\n${task} seed ${seed}: ${result.success ? 'success' : 'failure'} after ${result.steps} steps\n`,
       );
