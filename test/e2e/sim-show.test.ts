@@ -26,11 +26,11 @@ describe('rfsq sim show --out (built binary)', () => {
     expect(d.split(/[ML]/).filter(Boolean)).toHaveLength(track.path.length);
     // The object's start and end and the target: three symbols, where the track puts them.
     const points = pointLabels(markGroup(svg, 'symbol'));
-    expect(points.map((point) => point.mark)).toEqual(['object start', 'object end', 'target']);
-    expect(points[0]!.x).toBeCloseTo(track.objectStart[0], 3);
-    expect(points[1]!.y).toBeCloseTo(track.objectEnd[1], 3);
-    expect(points[2]!.x).toBeCloseTo(track.target[0], 3);
-    expect(points[2]!.y).toBeCloseTo(track.target[1], 3);
+    expect(points.map((point) => point.mark)).toEqual(['object end', 'target', 'object start']);
+    expect(points[0]!.y).toBeCloseTo(track.objectEnd[1], 3);
+    expect(points[1]!.x).toBeCloseTo(track.target[0], 3);
+    expect(points[1]!.y).toBeCloseTo(track.target[1], 3);
+    expect(points[2]!.x).toBeCloseTo(track.objectStart[0], 3);
     expect(svg).toContain(`>insert seed 3: success after ${episode.steps} steps</text>`);
     for (const label of ['gripper path', 'object start', 'object end', 'target'])
       expect(svg).toContain(`>${label}</text>`);

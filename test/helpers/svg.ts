@@ -11,11 +11,11 @@ export function expectWellFormedXml(svg: string): void {
   expect(open).toEqual([]);
 }
 
-/** The inner markup of vega's group for a mark type (`line`, `symbol`, ...) of the chart's data. */
+/** The markup of vega's groups for a mark type (`line`, `symbol`, ...) of the chart's layers, in layer order. */
 export function markGroup(svg: string, mark: string): string {
-  const start = svg.indexOf(`<g class="mark-${mark} role-mark`);
-  expect(start, `a ${mark} mark`).toBeGreaterThanOrEqual(0);
-  return svg.slice(start, svg.indexOf('</g>', start));
+  const groups = svg.split(`<g class="mark-${mark} role-mark`).slice(1);
+  expect(groups.length, `a ${mark} mark`).toBeGreaterThan(0);
+  return groups.map((group) => group.slice(0, group.indexOf('</g>'))).join('');
 }
 
 /** The points of a symbol group as their aria labels give them: `x (m): …; y (m): …; mark: …`. */

@@ -690,22 +690,31 @@ export function topViewSpec(track: TopViewTrack, outcome: TopViewOutcome, subtit
         mark: { type: 'line', strokeWidth: 1.5, point: false },
         encoding: { order: { field: 'index', type: 'quantitative' } },
       },
-      {
-        data: {
+      // The object's end and the target, filled; its start as a ring drawn over them, seen when it never moved.
+      ...[
+        {
           values: [
-            { mark: 'object start', x: track.objectStart[0], y: track.objectStart[1] },
             { mark: 'object end', x: track.objectEnd[0], y: track.objectEnd[1] },
             { mark: 'target', x: track.target[0], y: track.target[1] },
           ],
+          filled: true,
+          size: 110,
         },
-        mark: { type: 'point', filled: true, size: 110, opacity: 0.9 },
+        {
+          values: [{ mark: 'object start', x: track.objectStart[0], y: track.objectStart[1] }],
+          filled: false,
+          size: 220,
+        },
+      ].map(({ values, filled, size }) => ({
+        data: { values },
+        mark: { type: 'point' as const, filled, size, strokeWidth: 2, opacity: 0.9 },
         encoding: {
           shape: {
             ...legend,
             scale: { domain: names, range: names.map((name) => TOP_VIEW_MARKS[name].shape) },
           },
         },
-      },
+      })),
     ],
   };
 }

@@ -25,9 +25,9 @@ describe('topViewSpec', () => {
     );
     expect(markGroup(svg!, 'line')).toContain('<path ');
     expect(pointLabels(markGroup(svg!, 'symbol')).map((point) => point.mark)).toEqual([
-      'object start',
       'object end',
       'target',
+      'object start',
     ]);
   });
 });
