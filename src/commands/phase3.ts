@@ -191,7 +191,7 @@ export function registerPhase3(program: Command): void {
     .option('--metrics-out <file>', 'write phase3.* metrics for `rfsq verify`')
     .option(
       '--results-out <file>',
-      'also write the whole evaluation (what --json prints, with top views of the first trials), for `rfsq report`',
+      'also write the whole evaluation (what --json prints, with the tracks of the first trials), for `rfsq report`',
     )
     .addHelpText(
       'after',

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { globalOptions, note, printJson } from '../cli/context.js';
 import { parseInteger, parseNumber } from '../cli/parse.js';
 import { DEFAULT_SIM_EPISODES_PER_TASK } from '../core/training-defaults.js';
+import { writeFileAtomic } from '../services/files.js';
 
 interface CollectFlags {
   tasks?: string;
@@ -69,12 +69,17 @@ export function registerSim(program: Command): void {
 
   sim
     .command('show')
-    .description('run one episode and draw it as an ASCII top view (* gripper path, O object, T target)')
+    .description(
+      'run one episode and draw it from above: an ASCII top view, or with --out x.svg a chart (path, object, target)',
+    )
     .option('--task <name>', 'pick_place, place_precise, insert or rotate_place', 'pick_place')
     .option('--seed <n>', 'layout seed', '0')
     .option('--policy <dir>', 'a policy folder from `rfsq phase2 train` (default: the scripted expert)')
     .option('--tokenizer <dir>', 'with --policy: the tokenizer that decodes its codes')
-    .option('--out <file>', 'also save the picture to a text file')
+    .option(
+      '--out <file>',
+      'also save the picture: <file>.svg gets the chart the report draws, any other name the ASCII view',
+    )
     .action(async (flags: ShowFlags, command: Command) => {
       const s = await import('../sim/index.js');
       const task = s.parseTaskName(flags.task);
@@ -99,9 +104,21 @@ export function registerSim(program: Command): void {
       }
       env.dispose();
       const picture = s.renderTopView(result.trajectory);
-      if (flags.out) await writeFile(flags.out, `${picture}\n`);
+      const track = s.topViewTrack(result.trajectory);
+      if (flags.out?.toLowerCase().endsWith('.svg')) {
+        const { topViewSpec } = await import('../services/report/specs.js');
+        const { renderSvgs } = await import('../services/report/render.js');
+        const spec = topViewSpec(
+          track,
+          { seed, ...result },
+          flags.policy ? `policy ${flags.policy}` : 'scripted expert',
+        );
+        await writeFileAtomic(path.resolve(flags.out), (await renderSvgs([spec]))[0]!);
+      } else if (flags.out) {
+        await writeFileAtomic(path.resolve(flags.out), `${picture}\n`);
+      }
       if (globalOptions(command).json)
-        return printJson({ task, seed, success: result.success, steps: result.steps, picture });
+        return printJson({ task, seed, success: result.success, steps: result.steps, picture, track });
       process.stdout.write(
         `${picture}\n${task} seed ${seed}: ${result.success ? 'success' : 'failure'} after ${result.steps} steps\n`,
       );

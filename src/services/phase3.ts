@@ -8,6 +8,7 @@ import { loadCheckpoint, type Checkpoint } from '../ml/tokenizer/checkpoint.js';
 import type { Decoding, DepthRow, DraftPolicy, MainPolicy } from '../ml/policy/index.js';
 // Plain JavaScript (no tfjs): the full policy module loads only when the evaluation runs.
 import { chooseDepth } from '../ml/policy/evaluate.js';
+import type { TopViewTrack } from '../sim/render.js';
 import { writeJsonAtomic } from './files.js';
 import { PHASE2_DEFAULTS, PHASE3_DEFAULTS } from '../core/training-defaults.js';
 import { missingPolicies, trainPhase2, type Phase2Request } from './phase2.js';
@@ -75,11 +76,11 @@ export interface ArmReport {
   tokenAgreement?: number[];
   /** Trial outcomes in trial order (task by task), 1 = success: the pairs behind every comparison. */
   outcomes: string;
-  /** The first trials of each task as `rfsq sim show` draws them (its top view), in trial order. */
+  /** The first trials of each task from above, as `rfsq sim show --out x.svg` draws them, in trial order. */
   rollouts: RolloutPicture[];
 }
 
-/** One trial drawn from above by the simulator's top view (renderTopView, as `rfsq sim show` prints it). */
+/** One trial from above: its outcome and its top-view track (end-effector path every few steps, object, target). */
 export interface RolloutPicture {
   task: string;
   trial: number;
@@ -87,7 +88,8 @@ export interface RolloutPicture {
   seed: number;
   success: boolean;
   steps: number;
-  picture: string;
+  /** Absent from results written before the report drew rollouts as charts (they held ASCII pictures). */
+  track?: TopViewTrack;
 }
 
 /** Trials per task drawn into each arm's report (`rollouts`): a few, enough to see what a policy does. */
@@ -303,7 +305,7 @@ export async function evaluateArms(request: ArmsRequest): Promise<ArmsReport> {
             seed,
             success: result.success,
             steps: result.steps,
-            picture: sim.renderTopView(result.trajectory),
+            track: sim.topViewTrack(result.trajectory),
           });
         request.onTrial?.(++done, total);
       }

@@ -43,7 +43,14 @@ export {
   type EpisodeResult,
   type Trajectory,
 } from './rollout.js';
-export { renderTopView, type TopViewOptions } from './render.js';
+export {
+  TOP_VIEW_HALF_EXTENT,
+  TOP_VIEW_STRIDE,
+  renderTopView,
+  topViewTrack,
+  type TopViewOptions,
+  type TopViewTrack,
+} from './render.js';
 export {
   DEFAULT_DEMO_SEED,
   DEFAULT_EPISODES_PER_TASK,

@@ -8,7 +8,7 @@
 import { rotateInv, yawQuat } from './math.js';
 import type { SimState } from './observation.js';
 import type { Trajectory } from './rollout.js';
-import { TASKS } from './tasks.js';
+import { TASKS, type TaskName } from './tasks.js';
 
 export interface TopViewOptions {
   /** Grid columns (default 41) and rows (default 21) covering the ±HALF_EXTENT square. */
@@ -16,7 +16,47 @@ export interface TopViewOptions {
   height?: number;
 }
 
-const HALF_EXTENT = 0.3;
+/** Half the side of the square of table both top views cover (m, centred on the table's centre). */
+export const TOP_VIEW_HALF_EXTENT = 0.3;
+const HALF_EXTENT = TOP_VIEW_HALF_EXTENT;
+
+/**
+ * A rollout from above as data, small enough to keep in a results file: the end-effector path (xy, every
+ * `stride`-th state and always the last), where the object started and ended, and the target. Metres,
+ * rounded to 0.1 mm. The chart of `rfsq sim show --out x.svg` and of the report's miniature draws it.
+ */
+export interface TopViewTrack {
+  task: TaskName;
+  stride: number;
+  path: [number, number][];
+  objectStart: [number, number];
+  objectEnd: [number, number];
+  target: [number, number];
+}
+
+/** States kept per path point: about 30 points for the longest episodes (180 steps). */
+export const TOP_VIEW_STRIDE = 6;
+
+const xy = (point: readonly number[]): [number, number] => [
+  Math.round(point[0]! * 1e4) / 1e4,
+  Math.round(point[1]! * 1e4) / 1e4,
+];
+
+export function topViewTrack(trajectory: Trajectory, stride = TOP_VIEW_STRIDE): TopViewTrack {
+  const { states } = trajectory;
+  const first = states[0];
+  const last = states.at(-1);
+  if (!first || !last) throw new Error('a trajectory holds at least its initial state');
+  const kept = states.filter((_, index) => index % stride === 0 || index === states.length - 1);
+  return {
+    task: last.task,
+    stride,
+    path: kept.map((state) => xy(state.eePos)),
+    objectStart: xy(first.objectPos),
+    objectEnd: xy(last.objectPos),
+    target: xy(last.targetPos),
+  };
+}
 
 function isTrajectory(x: Trajectory | SimState | readonly SimState[]): x is Trajectory {
   return !Array.isArray(x) && 'states' in x;

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gatherReport } from '../../src/services/report/gather.js';
+import { rolloutChartId } from '../../src/services/report/specs.js';
 import { launchBrowser, visitPage } from '../helpers/browser.js';
 import { ROOT, rfsq, tempDir } from '../helpers/cli.js';
 import { pageProblems } from '../helpers/report-page.js';
@@ -121,11 +122,35 @@ describe('strategy C on the local template (built binary)', () => {
       'phase3-passes-vs-success',
       'run-timeline',
     ];
-    expect(written.charts.map((chart: { id: string }) => chart.id)).toEqual(charts);
+    // The miniature: the last evaluation's rollouts from above, one chart per trial and arm, same seeds.
+    const { candidate, versus } = phase3[2]!.data.report;
+    expect(versus.rollouts.map((rollout) => rollout.seed)).toEqual(candidate.rollouts.map((r) => r.seed));
+    const rollouts = [candidate, versus].flatMap((arm, index) =>
+      arm.rollouts.map((rollout) => rolloutChartId('phase3-eval', index, rollout)),
+    );
+    expect(rollouts).toHaveLength(8);
+    expect(written.charts.map((chart: { id: string }) => chart.id)).toEqual([...charts, ...rollouts]);
     const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
-    expect(html.match(/<svg/g)).toHaveLength(charts.length);
+    expect(html.match(/<svg/g)).toHaveLength(charts.length + rollouts.length);
     for (const id of charts) expect(html).toMatch(new RegExp(`<figure class="chart" id="${id}">\\n<svg`));
-    expect(html.match(/<figure><pre>/g)).toHaveLength(8);
+    const miniature = html.split('<section id="miniature">')[1]!.split('</section>')[0]!;
+    expect(miniature).not.toContain('<pre>');
+    expect(miniature.match(/<div class="pair">/g)).toHaveLength(4);
+    for (const [index, id] of rollouts.entries()) {
+      const arm = index < 4 ? candidate : versus;
+      const rollout = arm.rollouts[index % 4]!;
+      const outcome = rollout.success ? 'success' : 'failure';
+      const figure = miniature.split(`<figure class="rollout" id="${id}">`)[1]!.split('</figure>')[0]!;
+      expect(figure).toMatch(/^<svg /);
+      expect(figure).toContain('class="mark-line role-mark');
+      expect(figure).toContain('class="mark-symbol role-mark');
+      expect(figure).toContain(
+        `${rollout.task} seed ${rollout.seed}: ${outcome} after ${rollout.steps} steps`,
+      );
+      expect(figure).toContain(
+        `<figcaption>${rollout.task}, seed ${rollout.seed} (trial ${rollout.trial + 1}): <span class="${outcome}">${outcome}</span>`,
+      );
+    }
     expect(html).not.toContain('class="missing"');
 
     // The same page in headless chromium, offline: each chart drawn with visible data, no error, nothing
@@ -136,7 +161,7 @@ describe('strategy C on the local template (built binary)', () => {
     try {
       const visit = await visitPage(browser, written.out, { screenshot, width: 1200 });
       expect(pageProblems({ report: written, visit })).toEqual([]);
-      expect(visit.sections.flatMap((section) => section.charts)).toEqual(charts);
+      expect(visit.sections.flatMap((section) => section.charts)).toEqual([...charts, ...rollouts]);
     } finally {
       await browser.close();
     }
@@ -144,7 +169,7 @@ describe('strategy C on the local template (built binary)', () => {
     const folder = path.join(tempDir(), 'charts');
     const svg = await rfsq(['report', '--format', 'svg', '--out', folder], { cwd: dir, configDir });
     expect(svg.exitCode, svg.stderr).toBe(0);
-    expect(readdirSync(folder).sort()).toEqual(charts.map((id) => `${id}.svg`).sort());
+    expect(readdirSync(folder).sort()).toEqual([...charts, ...rollouts].map((id) => `${id}.svg`).sort());
     for (const file of readdirSync(folder))
       expect(readFileSync(path.join(folder, file), 'utf8')).toMatch(
         /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/,

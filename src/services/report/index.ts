@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../files.js';
 import { gatherReport, type ReportData } from './gather.js';
 import { reportPage } from './page.js';
 import { renderSvgs } from './render.js';
-import { chartFileName, reportFigures, type Figure, type SectionId } from './specs.js';
+import { chartFileName, reportFigures, rolloutCharts, type Figure, type SectionId } from './specs.js';
 
 export type ReportFormat = 'html' | 'svg';
 
@@ -19,7 +19,7 @@ export interface ReportRequest {
 export interface ReportResult {
   format: ReportFormat;
   out: string;
-  /** Every file written (the page, or the SVG files). */
+  /** Every file written (the page, or the SVG files, the miniature's rollouts among them). */
   files: string[];
   charts: { id: string; section: SectionId; title: string; from: string[] }[];
   /** The figures the data did not allow, each with its sentence. */
@@ -36,7 +36,11 @@ export function defaultReportOut(dir: string, format: ReportFormat): string {
 export async function writeReport(request: ReportRequest): Promise<ReportResult> {
   const data: ReportData = gatherReport(path.resolve(request.dir));
   const figures: Figure[] = reportFigures(data);
-  const charts = figures.flatMap((figure) => ('chart' in figure ? [figure.chart] : []));
+  // The miniature's rollout pictures come last: the page lays them out in pairs, not as figures.
+  const charts = [
+    ...figures.flatMap((figure) => ('chart' in figure ? [figure.chart] : [])),
+    ...rolloutCharts(data),
+  ];
   const svgs = await renderSvgs(charts.map((chart) => chart.spec));
   const out = path.resolve(request.out);
   const files: string[] = [];

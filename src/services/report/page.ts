@@ -1,8 +1,15 @@
 import { formatValue } from '../../core/checklist.js';
 import type { ChecklistReport } from '../checklist.js';
 import type { ArmReport } from '../phase3.js';
-import type { Part, Phase3Step, ReportData, Timeline } from './gather.js';
-import { shownPath, type Chart, type Figure, type SectionId } from './specs.js';
+import type { Part, ReportData, Timeline } from './gather.js';
+import {
+  lastPhase3Step,
+  rolloutChartId,
+  shownPath,
+  type Chart,
+  type Figure,
+  type SectionId,
+} from './specs.js';
 
 /**
  * The report as one self-contained HTML page: inline CSS and inline SVG, no script, no external URL, so
@@ -37,9 +44,9 @@ th { background: #f4f4f4; }
 ul.provenance { font-size: 0.85rem; }
 .rollouts { display: flex; flex-wrap: wrap; gap: 1.5rem; }
 .pair { display: flex; gap: 0.5rem; }
-.rollouts figure { margin: 0; width: 16rem; }
+.rollouts figure { margin: 0; width: 17rem; }
+.rollouts figure svg { max-width: 100%; height: auto; }
 .rollouts figcaption { font-size: 0.8rem; }
-.rollouts pre { font-size: 0.5rem; white-space: pre-wrap; line-height: 1.05; background: #fafafa; border: 1px solid #ddd; padding: 0.3rem; margin: 0; }
 .success { color: #1b7e3b; }
 .failure { color: #c62828; }
 `;
@@ -74,7 +81,7 @@ ${svgs.get(chart.id) ?? ''}
     if (id === 'checklist') parts.push(checklistHtml(data.checklist, shown));
     parts.push(...figures.filter((figure) => sectionOf(figure) === id).map(figureHtml));
     if (id === 'run') parts.push(runTablesHtml(data.timeline));
-    if (id === 'miniature') parts.push(rolloutsHtml(data.phase3, shown));
+    if (id === 'miniature') parts.push(rolloutsHtml(data, svgs, shown));
     return `<section id="${id}">\n<h2>${escapeHtml(title)}</h2>\n${parts.join('\n')}\n</section>`;
   }).join('\n');
   const run = 'data' in data.timeline ? data.timeline.data : undefined;
@@ -174,36 +181,41 @@ ${gates.join('\n')}
 }`;
 }
 
-/** The last Phase 3 evaluation of the run, both arms side by side on the same seeds. */
-function rolloutsHtml(parts: readonly Part<Phase3Step>[], shown: (file: string) => string): string {
+/** The last Phase 3 evaluation of the run, both arms side by side on the same seeds, each rollout a chart. */
+function rolloutsHtml(
+  data: ReportData,
+  svgs: ReadonlyMap<string, string>,
+  shown: (file: string) => string,
+): string {
   const title = 'Rollouts';
-  const last = [...parts]
-    .reverse()
-    .find((part): part is { data: Phase3Step; file: string } => 'data' in part);
+  const last = lastPhase3Step(data);
   if (!last) {
-    const reasons = parts.flatMap((part) => ('missing' in part ? [part.missing] : []));
+    const reasons = data.phase3.flatMap((part) => ('missing' in part ? [part.missing] : []));
     return missingHtml(title, reasons.join('; ') || 'the run has no Phase 3 step');
   }
   const arms: ArmReport[] = [last.data.report.candidate, last.data.report.versus];
-  if (arms.every((arm) => (arm.rollouts ?? []).length === 0)) {
+  const drawn = arms.flatMap((arm) => (arm.rollouts ?? []).filter((rollout) => rollout.track));
+  if (drawn.length === 0) {
     return missingHtml(
       title,
-      `${shown(last.file)} holds no rollout pictures (rfsq phase3 eval records them since rfsq report)`,
+      `${shown(last.file)} holds no rollout paths (rfsq phase3 eval records them since the report drew rollouts as charts)`,
     );
   }
   // Seed by seed, the arms side by side: the same layout under each decoding (the arms' trials share seeds).
   const figures = (arms[0]!.rollouts ?? []).map((_, index) => {
-    const pair = arms.flatMap((arm) => {
+    const pair = arms.flatMap((arm, armIndex) => {
       const rollout = arm.rollouts?.[index];
-      return rollout
+      const svg = rollout && svgs.get(rolloutChartId(last.data.step, armIndex, rollout));
+      return rollout && svg
         ? [
-            `<figure><pre>${escapeHtml(rollout.picture)}</pre><figcaption>${escapeHtml(rollout.task)}, seed ${rollout.seed} (trial ${rollout.trial + 1}): <span class="${rollout.success ? 'success' : 'failure'}">${rollout.success ? 'success' : 'failure'}</span> after ${rollout.steps} steps · ${escapeHtml(arm.label)}</figcaption></figure>`,
+            `<figure class="rollout" id="${rolloutChartId(last.data.step, armIndex, rollout)}">${svg}<figcaption>${escapeHtml(rollout.task)}, seed ${rollout.seed} (trial ${rollout.trial + 1}): <span class="${rollout.success ? 'success' : 'failure'}">${rollout.success ? 'success' : 'failure'}</span> after ${rollout.steps} steps · ${escapeHtml(arm.label)}</figcaption></figure>`,
           ]
         : [];
     });
     return `<div class="pair">${pair.join('')}</div>`;
   });
-  return `<p>${escapeHtml(last.data.step)}: the first trials of every task, both arms on the same seeds, drawn by the simulator's top view (the drawing <code>rfsq sim show</code> prints and saves with <code>--out</code>).</p>
+  const stride = drawn[0]!.track!.stride;
+  return `<p>${escapeHtml(last.data.step)}: the first trials of every task, both arms on the same seeds, seen from above (x to the right, y up, metres): the end-effector path every ${stride} control steps, where the object started and ended, and the target; the drawing <code>rfsq sim show --out x.svg</code> writes.</p>
 <div class="rollouts">
 ${figures.join('\n')}
 </div>

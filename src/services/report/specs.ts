@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { wilsonInterval } from '../../core/proportion.js';
+import { TOP_VIEW_HALF_EXTENT, type TopViewTrack } from '../../sim/render.js';
+import type { ArmReport } from '../phase3.js';
 import type { Phase3Step, ReportData, TokenizerCurve } from './gather.js';
 
 /**
@@ -630,6 +632,126 @@ function timelineFigure(data: ReportData): Figure {
 /** A time axis in UTC, as the run state records its times. */
 function utcTime(field: string) {
   return { field, type: 'temporal' as const, scale: { type: 'utc' as const } };
+}
+
+const TOP_VIEW_MARKS = {
+  'gripper path': { color: '#4a6fa5', shape: 'stroke' },
+  'object start': { color: '#7f7f7f', shape: 'circle' },
+  'object end': { color: '#d95f02', shape: 'square' },
+  target: { color: '#1b9e77', shape: 'cross' },
+} as const;
+const OUTCOME_COLORS = { success: '#1b7e3b', failure: '#c62828' } as const;
+
+export interface TopViewOutcome {
+  seed: number;
+  success: boolean;
+  steps: number;
+}
+
+/**
+ * One rollout from above (x to the right, y up, the table's centre at 0): the end-effector path as a line,
+ * the object's start and end and the target as points, and the outcome in the title, in its colour.
+ * `rfsq sim show --out x.svg` and the report's miniature draw this same chart.
+ */
+export function topViewSpec(track: TopViewTrack, outcome: TopViewOutcome, subtitle: string): TopLevelSpec {
+  const verdict = outcome.success ? 'success' : 'failure';
+  const axis = (name: string) => ({
+    type: 'quantitative' as const,
+    scale: { domain: [-TOP_VIEW_HALF_EXTENT, TOP_VIEW_HALF_EXTENT], nice: false },
+    title: `${name} (m)`,
+  });
+  const names = Object.keys(TOP_VIEW_MARKS) as (keyof typeof TOP_VIEW_MARKS)[];
+  const legend = {
+    field: 'mark',
+    type: 'nominal' as const,
+    title: null,
+    legend: { orient: 'bottom' as const, columns: 2 },
+  };
+  return {
+    title: {
+      text: `${track.task} seed ${outcome.seed}: ${verdict} after ${outcome.steps} steps`,
+      subtitle,
+      color: OUTCOME_COLORS[verdict],
+      fontSize: 12,
+    },
+    width: 220,
+    height: 220,
+    config: { font: 'sans-serif' },
+    encoding: {
+      x: { field: 'x', ...axis('x') },
+      y: { field: 'y', ...axis('y') },
+      color: { ...legend, scale: { domain: names, range: names.map((name) => TOP_VIEW_MARKS[name].color) } },
+    },
+    layer: [
+      {
+        data: {
+          values: track.path.map(([x, y], index) => ({ mark: 'gripper path', x, y, index })),
+        },
+        mark: { type: 'line', strokeWidth: 1.5, point: false },
+        encoding: { order: { field: 'index', type: 'quantitative' } },
+      },
+      // The object's end and the target, filled; its start as a ring drawn over them, seen when it never moved.
+      ...[
+        {
+          values: [
+            { mark: 'object end', x: track.objectEnd[0], y: track.objectEnd[1] },
+            { mark: 'target', x: track.target[0], y: track.target[1] },
+          ],
+          filled: true,
+          size: 110,
+        },
+        {
+          values: [{ mark: 'object start', x: track.objectStart[0], y: track.objectStart[1] }],
+          filled: false,
+          size: 220,
+        },
+      ].map(({ values, filled, size }) => ({
+        data: { values },
+        mark: { type: 'point' as const, filled, size, strokeWidth: 2, opacity: 0.9 },
+        encoding: {
+          shape: {
+            ...legend,
+            scale: { domain: names, range: names.map((name) => TOP_VIEW_MARKS[name].shape) },
+          },
+        },
+      })),
+    ],
+  };
+}
+
+/** The Phase 3 evaluation the miniature shows: the run's last one that wrote its results. */
+export function lastPhase3Step(data: ReportData): { data: Phase3Step; file: string } | undefined {
+  return [...data.phase3]
+    .reverse()
+    .find((part): part is { data: Phase3Step; file: string } => 'data' in part);
+}
+
+/** The id of a rollout's picture: the evaluation step, the arm (0 candidate, 1 versus), the trial's seed. */
+export function rolloutChartId(step: string, arm: number, rollout: { task: string; seed: number }): string {
+  return `rollout-${step}-arm${arm}-${rollout.task}-seed${rollout.seed}`;
+}
+
+/** The miniature's pictures: every rollout of both arms of the last evaluation that records its path. */
+export function rolloutCharts(data: ReportData): Chart[] {
+  const last = lastPhase3Step(data);
+  if (!last) return [];
+  const arms: ArmReport[] = [last.data.report.candidate, last.data.report.versus];
+  return arms.flatMap((arm, index) =>
+    (arm.rollouts ?? []).flatMap((rollout) => {
+      if (!rollout.track) return [];
+      const title = `${rollout.task}, seed ${rollout.seed}, ${arm.label}: ${rollout.success ? 'success' : 'failure'}`;
+      return [
+        {
+          id: rolloutChartId(last.data.step, index, rollout),
+          section: 'miniature' as const,
+          title,
+          caption: `${last.data.step}, trial ${rollout.trial + 1} of ${rollout.task} from above: the end-effector path every ${rollout.track.stride} control steps, the object's start and end, the target.`,
+          files: [last.file],
+          spec: topViewSpec(rollout.track, rollout, arm.label),
+        },
+      ];
+    }),
+  );
 }
 
 /** The file name a chart gets with `--format svg`. */
