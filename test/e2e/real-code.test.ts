@@ -16,7 +16,7 @@ const STUBS = path.join(ROOT, 'test/e2e/stubs');
 const MODAL = path.join(STUBS, 'modal');
 const RVQ_STUBS = path.join(STUBS, 'rvq');
 /** Phase 1 at its smallest: a few epochs of rfsq train on the embedded demo data. */
-const FAST_PHASE1 = ['--var', 'phase1Epochs=2'];
+const FAST_PHASE1 = ['--var', 'phase1Epochs=4'];
 const FAST_REPO = ['--var', 'epochs=12', '--var', 'phase2Epochs=10', '--var', 'numTrials=4'];
 
 interface Decision {
