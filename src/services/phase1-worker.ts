@@ -4,7 +4,7 @@
  * train side by side on two cores.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { RfsqError } from '../core/errors.js';
+import { fileSystemError, RfsqError } from '../core/errors.js';
 import { selectBackend } from '../ml/backend.js';
 import type { FromWorker, ToWorker, WorkerInput } from './phase1-side-by-side.js';
 
@@ -28,7 +28,10 @@ try {
     onEpoch: (_epoch, _train, _heldOut, _eta, info) => post({ type: 'epoch', info }),
   });
   post({ type: 'done', result });
-} catch (error) {
+} catch (thrown) {
+  // A filesystem error on a path the user gave becomes its one-line message here: its code and path
+  // do not survive the trip to the parent.
+  const error = fileSystemError(thrown) ?? thrown;
   post({
     type: 'error',
     message: error instanceof Error ? error.message : String(error),
