@@ -108,8 +108,8 @@ async function readSet(dir: string, name: string): Promise<PolicyDataset> {
   return { obs, codes, count: obs.length / OBS_DIM };
 }
 
-/** `--worker <dir> <epochs>`: rfsq's training run, in its own process like the PyTorch ones. */
-async function worker(dir: string, epochs: number): Promise<void> {
+/** `--worker <dir> <epochs> <threads>`: rfsq's training run, in its own process like the PyTorch ones. */
+async function worker(dir: string, epochs: number, threads: number): Promise<void> {
   const { selectBackend } = await import('../src/ml/backend.js');
   const { trainPolicy } = await import('../src/ml/policy/train.js');
   const backend = await selectBackend('wasm');
@@ -125,6 +125,7 @@ async function worker(dir: string, epochs: number): Promise<void> {
     lr: PHASE2_DEFAULTS.lr,
     labelSmoothing: PHASE2_DEFAULTS.labelSmoothing,
     seed: PHASE2_DEFAULTS.seed,
+    threads,
   });
   const ends = result.history.map((h) => h.elapsedSeconds);
   const report: RunReport & { backend: string; params: number } = {
@@ -156,7 +157,7 @@ interface Contender {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv[0] === '--worker') return worker(argv[1] as string, Number(argv[2]));
+  if (argv[0] === '--worker') return worker(argv[1] as string, Number(argv[2]), Number(argv[3]));
   const args = parseArgs(argv);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rfsq-bench-phase2-'));
   try {
@@ -183,36 +184,51 @@ async function main(): Promise<void> {
           );
         return report;
       };
-    const contenders: Contender[] = [
-      {
-        label: 'rfsq (TensorFlow.js WebAssembly, 1 thread)',
-        run: async (_, rss) =>
-          parse(
-            (
-              await measure(
-                process.execPath,
-                [SELF, '--worker', dir, String(args.epochs)],
-                'probe',
-                rss,
-                'rfsq',
-              )
-            ).stdout,
-          ),
-      },
-    ];
+    const rfsqRun = (threads: number) => async (_: string, rss: string) =>
+      parse(
+        (
+          await measure(
+            process.execPath,
+            [SELF, '--worker', dir, String(args.epochs), String(threads)],
+            'probe',
+            rss,
+            `rfsq, ${threads} thread${threads > 1 ? 's' : ''}`,
+          )
+        ).stdout,
+      );
     const cores = os.availableParallelism();
+    const contenders: Contender[] = [
+      { label: 'rfsq (TensorFlow.js WebAssembly, 1 thread)', run: rfsqRun(1) },
+    ];
+    if (cores > 1)
+      contenders.push({
+        label: `rfsq (WebAssembly, 2 threads: half of each batch in a worker)`,
+        run: rfsqRun(2),
+      });
     const haveOpenBlas = existsSync(path.join(OPENBLAS_DIR, 'libblas.so.3'));
-    // The anchor: what a user on this machine would train with (a real BLAS, every core). One thread beside
-    // it, as rfsq uses one.
+    // The anchor: what a user on this machine would train with, a real BLAS on every core, in PyTorch's
+    // fastest configuration here: its own threads over every core and OpenBLAS single-threaded inside
+    // them. Letting OpenBLAS start its own threads too puts two threads on each core (measured: 74 ms a
+    // step against 34.5), so that configuration runs beside the anchor, labelled, and so does 1 thread.
+    const openBlas = { LD_LIBRARY_PATH: OPENBLAS_DIR };
     if (haveOpenBlas)
       contenders.push(
         {
-          label: `PyTorch + OpenBLAS (${cores} threads)`,
-          run: torchRun({ LD_LIBRARY_PATH: OPENBLAS_DIR }, 'PyTorch + OpenBLAS', true, cores),
+          label: `PyTorch + OpenBLAS (${cores} threads, BLAS 1 thread each)`,
+          run: torchRun({ ...openBlas, OPENBLAS_NUM_THREADS: '1' }, 'PyTorch + OpenBLAS', true, cores),
+        },
+        {
+          label: `PyTorch + OpenBLAS (${cores} threads, BLAS ${cores} threads each: oversubscribed)`,
+          run: torchRun(
+            { ...openBlas, OPENBLAS_NUM_THREADS: String(cores) },
+            'PyTorch + OpenBLAS, oversubscribed',
+            true,
+            cores,
+          ),
         },
         {
           label: 'PyTorch + OpenBLAS (1 thread)',
-          run: torchRun({ LD_LIBRARY_PATH: OPENBLAS_DIR }, 'PyTorch + OpenBLAS, 1 thread', true, 1),
+          run: torchRun({ ...openBlas, OPENBLAS_NUM_THREADS: '1' }, 'PyTorch + OpenBLAS, 1 thread', true, 1),
         },
       );
     else log(`no OpenBLAS in ${OPENBLAS_DIR}: apt-get install libopenblas0-pthread for the anchor`);
@@ -233,7 +249,9 @@ async function main(): Promise<void> {
       }
     const loadAtEnd = load();
 
-    const anchor = haveOpenBlas ? 1 : undefined;
+    const anchor = haveOpenBlas
+      ? contenders.findIndex((c) => c.label.startsWith('PyTorch + OpenBLAS'))
+      : undefined;
     const ratio = (i: number, pick: (r: RunReport) => number) =>
       anchor === undefined
         ? Number.NaN

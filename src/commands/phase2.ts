@@ -17,6 +17,7 @@ interface Phase2Flags {
   labelSmoothing?: string;
   seed?: string;
   backend: string;
+  threads: string;
   metricsOut?: string;
 }
 
@@ -47,6 +48,11 @@ export function registerPhase2(program: Command): void {
     )
     .option('--seed <n>', 'seed (default 0)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', 'auto')
+    .option(
+      '--threads <n|auto>',
+      'threads for the main model: 2 computes half of each batch on a second core (the same model either way); auto: 2 when the main model trains alone and there is a second core',
+      'auto',
+    )
     .option('--metrics-out <file>', 'write phase2.* metrics for `rfsq verify`')
     .addHelpText(
       'after',
@@ -74,6 +80,7 @@ export function registerPhase2(program: Command): void {
           : PHASE2_DEFAULTS.labelSmoothing,
         seed: flags.seed ? parseInteger(flags.seed, '--seed', 0) : PHASE2_DEFAULTS.seed,
         backend: parseChoice(flags.backend, '--backend', ['auto', 'tensorflow', 'wasm', 'cpu'] as const),
+        ...(flags.threads === 'auto' ? {} : { threads: parseInteger(flags.threads, '--threads') }),
         metricsOut: flags.metricsOut,
         onInfo: (message) => note(message),
         onEpoch: (label, epoch, epochs, loss) => {

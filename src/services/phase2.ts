@@ -103,6 +103,11 @@ export interface Phase2Request {
   labelSmoothing: number;
   seed: number;
   backend: BackendRequest;
+  /**
+   * Threads for the main model trained in this process (see trainPolicy's `threads`). Default: 2 when it
+   * trains alone and there is a second core, else 1.
+   */
+  threads?: number;
   metricsOut?: string;
   onEpoch?: (label: string, epoch: number, epochs: number, loss: number) => void;
   /** After the last epoch: which part of the held-out evaluation runs (seconds each). */
@@ -157,6 +162,15 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
   const evaluating = (label: string, rows: number) => (stage: string, index: number, total: number) =>
     request.onStage?.(label, `evaluating on ${rows} held-out chunks ${index}/${total}: ${stage}`);
 
+  // The models are independent. tfjs's WebAssembly backend uses one thread per process, so with a second
+  // core the main model trains here while the others train one after another in a child `rfsq phase2
+  // train` each (side by side: about half the wall time of training all three in turn). A main model
+  // that trains alone takes the second core for half of each batch instead.
+  const sideBySide = availableParallelism() > 1 && request.models.includes('main');
+  const othersBeside =
+    sideBySide && (request.naiveTokenizer !== undefined || request.models.includes('draft'));
+  const mainThreads = request.threads ?? (availableParallelism() > 1 && !othersBeside ? 2 : 1);
+
   type Trained<R> = R & { dir: string; seconds: number };
   /** A main model on one tokenizer's codes: the requested tokenizer's, or the naive one for comparison. */
   const trainMain = async (
@@ -169,6 +183,7 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
     const result = await trainPolicy({
       ...common,
       kind: 'main',
+      threads: mainThreads,
       codebook: codebookOf(coder),
       decode: (codes) => coder.decodeFromCodes(codes),
       train: sets.train,
@@ -198,10 +213,6 @@ export async function trainPhase2(request: Phase2Request): Promise<Phase2Report>
     },
   };
 
-  // The models are independent. tfjs's WebAssembly backend uses one thread per process, so with a second
-  // core the main model trains here while the others train one after another in a child `rfsq phase2
-  // train` each (side by side: about half the wall time of training all three in turn).
-  const sideBySide = availableParallelism() > 1 && request.models.includes('main');
   const child = (model: 'main' | 'draft', tokenizerDir: string, out: string, label: string) => {
     request.onInfo?.(`${label}: training side by side in a second process`);
     return trainInChild(request, model, tokenizerDir, data.file, out, label);
@@ -285,6 +296,9 @@ async function trainInChild(
     String(request.seed),
     '--backend',
     request.backend,
+    // It trains beside the main model: one core each.
+    '--threads',
+    '1',
     '--json',
   ]);
   const subprocess = execa(command, args, { reject: false, stdin: 'ignore' });

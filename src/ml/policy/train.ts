@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExitCode, RfsqError, inputError } from '../../core/errors.js';
 import { Prng } from '../prng.js';
-import { AdamW, cosineLr, type TransposedCopy } from '../optimizer.js';
+import { SimdAdamW } from '../adamw-simd.js';
+import { activeBackend } from '../backend.js';
+import { cosineLr } from '../optimizer.js';
 import {
   type DraftReport,
   type EvaluationStageListener,
@@ -22,6 +24,7 @@ import {
   tokensPerLayer,
   validateDataset,
 } from './model.js';
+import { ShardWorker, createMainShards, fillMainShards, shardSizes } from './shards.js';
 
 export interface PolicyEpochInfo {
   epoch: number;
@@ -53,6 +56,12 @@ interface CommonOptions {
   shape?: CodeShape;
   /** Target mass on the neighbouring levels (see softmaxCrossEntropy); default 0. */
   labelSmoothing?: number;
+  /**
+   * Threads for the main model's steps (default 1): with 2, the second half of each batch is computed in a
+   * worker thread on the WebAssembly or CPU backend. The trained model is the same bits either way (see
+   * ./shards.ts). Give 2 only when a second core is free: the pipeline trains other models beside it.
+   */
+  threads?: number;
   onEpoch?: (info: PolicyEpochInfo) => void | Promise<void>;
   /** Each part of the held-out evaluation after the last epoch, as it starts. */
   onEvaluationStage?: EvaluationStageListener;
@@ -103,12 +112,13 @@ export function softmaxCrossEntropy(
   labels: Int32Array,
   levels: number,
   smoothing = 0,
+  meanOver = labels.length,
 ): { loss: number; acc: number; grad: Float32Array } {
   const n = labels.length;
   const grad = probs;
   let loss = 0;
   let correct = 0;
-  const invN = 1 / n;
+  const invN = 1 / meanOver;
   const keep = 1 - smoothing;
   const logOf = (p: number) => Math.log(p > MIN_PROBABILITY ? p : MIN_PROBABILITY);
   for (let i = 0; i < n; i++) {
@@ -155,77 +165,59 @@ function writeGrads(model: Model, g: tf.Tensor[], grads: Float32Array): void {
  * the input layer's weight gradient of one step).
  */
 
-/** Backward through h = relu(x W + b): returns [dW, db, dx] (dx only when wanted). */
+/**
+ * Backward through h = relu(x W + b): returns [dW, db, dx], dx only when W's transpose `wT` is given (made
+ * once per step by the caller: a tensor used again is packed for XNNPACK once).
+ */
 function reluDenseBackward(
   x: tf.Tensor,
-  w: tf.Tensor,
   h: tf.Tensor,
   dh: tf.Tensor,
-  wantDx: boolean,
+  wT?: tf.Tensor,
 ): [tf.Tensor, tf.Tensor, tf.Tensor | undefined] {
   const da = tf.mul(dh, tf.step(h));
-  return [tf.matMul(tf.transpose(x), da), tf.sum(da, 0), wantDx ? tf.matMul(da, tf.transpose(w)) : undefined];
-}
-
-/** dst[c, r] = src[r, c] for a [rows, cols] row-major matrix, in 32 x 32 tiles (cache friendly). */
-function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
-  const tile = 32;
-  for (let r0 = 0; r0 < rows; r0 += tile) {
-    const r1 = Math.min(rows, r0 + tile);
-    for (let c0 = 0; c0 < cols; c0 += tile) {
-      const c1 = Math.min(cols, c0 + tile);
-      for (let r = r0; r < r1; r++)
-        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c] as number;
-    }
-  }
-}
-
-/** The main model's step buffers, allocated once per training run. */
-interface MainBuffers {
-  grads: Float32Array;
-  /** The softmax of the logits, then (softmaxCrossEntropy) their gradient. */
-  probs: Float32Array;
-  /**
-   * Each layer's head transposed ([out, width] after one another), for the backward pass: made once, then
-   * kept current by the optimizer step as it writes the heads (headCopies).
-   */
-  headT: Float32Array;
-}
-
-/** The optimizer's view of MainBuffers.headT: one transposed block per layer's head. */
-function headCopies(model: MainPolicy, headT: Float32Array): TransposedCopy[] {
-  const { shape, width } = model.config;
-  const out = tokensPerLayer(shape) * shape.levels;
-  const offset = (model.specs.find((s) => s.name === 'head.weight') as ParamSpec).offset;
-  return Array.from({ length: shape.layers }, (_, l) => ({
-    offset: offset + l * width * out,
-    rows: width,
-    cols: out,
-    transposed: headT.subarray(l * width * out, (l + 1) * width * out),
-  }));
+  return [tf.matMul(tf.transpose(x), da), tf.sum(da, 0), wT ? tf.matMul(da, wT) : undefined];
 }
 
 /**
- * One teacher-forced step of the main model: `x` [layers * B, inputDim] rows ordered layer-major (row
- * l * B + b is the query for layer l of the b-th observation), `labels` [layers * B, tokens].
- *
- * Each layer's head is uploaded as its own 2-D tensor, with its transposed copy (kept by the optimizer) for
- * the backward pass, and the logits and gradients move per layer straight between tensors and the flat
- * buffers: no stack, unstack or concat copies of the head weights (measured: 54 ms per training step at
- * batch 64 against 68).
+ * One shard of a main-model batch (the batch is split in two, see trainPolicy): its input rows, labels,
+ * and the arrays its gradient pass writes.
  */
-function mainGradients(
+export interface MainShard {
+  /** [layers * batch, inputDim] rows, layer-major within the shard (row l * batch + b: layer l of obs b). */
+  x: Float32Array;
+  /** [layers * batch, tokens]. */
+  labels: Int32Array;
+  /** Observations in this shard. */
+  batch: number;
+  /** [layers * batch * tokens * levels]: the softmax of the logits, then their gradient. */
+  probs: Float32Array;
+  /** This shard's gradient, as a part of the whole batch's mean (see softmaxCrossEntropy's meanOver). */
+  grads: Float32Array;
+}
+
+/**
+ * The teacher-forced gradient of the main model for each shard, into the shard's own `grads`; the loss
+ * and accuracy are means over every token of the shards. `meanOver` is the whole batch's token count
+ * (the shards' gradients add up to the batch mean's).
+ *
+ * The weights are uploaded once for all shards, each layer's head as its own 2-D tensor, and the logits
+ * and gradients move per layer straight between tensors and the flat buffers: no stack, unstack or concat
+ * copies of the head weights (measured: 54 ms per training step at batch 64 against 68). The WebAssembly
+ * backend packs the right operand of a matMul for XNNPACK once per tensor, at about 12 ns a value (as long
+ * as the product itself for a head), while a transpose costs about 3.5 ns a value. So the big head W is
+ * never the right operand: the logits come transposed, z^T = W^T h1^T (W^T made once per step, h1^T of a
+ * shard is 4k values), and so does the gradient through the head, dh1^T = W d^T.
+ */
+export function mainGradients(
   model: MainPolicy,
-  x: Float32Array,
-  labels: Int32Array,
-  batch: number,
+  shards: readonly MainShard[],
   smoothing: number,
-  buffers: MainBuffers,
+  meanOver: number,
 ): { loss: number; acc: number } {
   const { shape, width } = model.config;
   const { layers, levels } = shape;
   const out = tokensPerLayer(shape) * levels;
-  const { grads, probs, headT } = buffers;
   const spec = (name: string) => model.specs.find((s) => s.name === name) as ParamSpec;
   const [sw0, sb0, sw1, sb1, swh, sbh] = [
     'trunk.0.weight',
@@ -238,39 +230,53 @@ function mainGradients(
   const view = (s: ParamSpec, from = 0, size = s.size) =>
     model.params.subarray(s.offset + from, s.offset + from + size);
   const headSize = width * out;
-  let stats = { loss: NaN, acc: NaN };
+  let lossSum = 0;
+  let correctSum = 0;
+  let tokensSum = 0;
   tf.tidy(() => {
     const w0 = tf.tensor2d(view(sw0), [model.inputDim, width]);
+    const b0 = tf.tensor1d(view(sb0));
     const w1 = tf.tensor2d(view(sw1), [width, width]);
-    const input = tf.tensor2d(x, [layers * batch, model.inputDim]);
-    const h0 = tf.fused.matMul({ a: input, b: w0, bias: tf.tensor1d(view(sb0)), activation: 'relu' });
-    const h1 = tf.fused.matMul({ a: h0, b: w1, bias: tf.tensor1d(view(sb1)), activation: 'relu' });
-    const h1PerLayer = tf.split(h1, layers, 0);
-    for (let l = 0; l < layers; l++) {
-      const head = tf.tensor2d(view(swh, l * headSize, headSize), [width, out]);
-      const bias = tf.tensor1d(view(sbh, l * out, out));
-      const z = tf.fused.matMul({ a: h1PerLayer[l]!, b: head, bias });
-      probs.set(tf.softmax(z.reshape([-1, levels])).dataSync() as Float32Array, l * batch * out);
+    const b1 = tf.tensor1d(view(sb1));
+    const w1T = tf.transpose(w1);
+    const heads = Array.from({ length: layers }, (_, l) =>
+      tf.tensor2d(view(swh, l * headSize, headSize), [width, out]),
+    );
+    const headsT = heads.map((head) => tf.transpose(head));
+    const headBiases = Array.from({ length: layers }, (_, l) => tf.tensor1d(view(sbh, l * out, out)));
+    for (const { x, labels, batch, probs, grads } of shards) {
+      tf.tidy(() => {
+        const input = tf.tensor2d(x, [layers * batch, model.inputDim]);
+        const h0 = tf.fused.matMul({ a: input, b: w0, bias: b0, activation: 'relu' });
+        const h1 = tf.fused.matMul({ a: h0, b: w1, bias: b1, activation: 'relu' });
+        const h1PerLayer = tf.split(h1, layers, 0);
+        for (let l = 0; l < layers; l++) {
+          const zT = tf.matMul(headsT[l]!, tf.transpose(h1PerLayer[l]!));
+          const z = tf.add(tf.transpose(zT), headBiases[l]!);
+          probs.set(tf.softmax(z.reshape([-1, levels])).dataSync() as Float32Array, l * batch * out);
+        }
+        const ce = softmaxCrossEntropy(probs, labels, levels, smoothing, meanOver);
+        lossSum += ce.loss * labels.length;
+        correctSum += ce.acc * labels.length;
+        tokensSum += labels.length;
+        const dh1TransposedPerLayer: tf.Tensor[] = [];
+        for (let l = 0; l < layers; l++) {
+          const d = tf.tensor2d(ce.grad.subarray(l * batch * out, (l + 1) * batch * out), [batch, out]);
+          grads.set(tf.matMul(tf.transpose(h1PerLayer[l]!), d).dataSync(), swh.offset + l * headSize);
+          grads.set(tf.sum(d, 0).dataSync(), sbh.offset + l * out);
+          dh1TransposedPerLayer.push(tf.matMul(heads[l]!, tf.transpose(d)));
+        }
+        const dh1 = tf.transpose(tf.concat(dh1TransposedPerLayer, 1));
+        const [dW1, db1, dh0] = reluDenseBackward(h0, h1, dh1, w1T);
+        const [dW0, db0] = reluDenseBackward(input, h0, dh0!);
+        grads.set(dW0.dataSync(), sw0.offset);
+        grads.set(db0.dataSync(), sb0.offset);
+        grads.set(dW1.dataSync(), sw1.offset);
+        grads.set(db1.dataSync(), sb1.offset);
+      });
     }
-    const ce = softmaxCrossEntropy(probs, labels, levels, smoothing);
-    stats = ce;
-    const dh1PerLayer: tf.Tensor[] = [];
-    for (let l = 0; l < layers; l++) {
-      const d = tf.tensor2d(ce.grad.subarray(l * batch * out, (l + 1) * batch * out), [batch, out]);
-      grads.set(tf.matMul(tf.transpose(h1PerLayer[l]!), d).dataSync(), swh.offset + l * headSize);
-      grads.set(tf.sum(d, 0).dataSync(), sbh.offset + l * out);
-      const headTransposed = tf.tensor2d(headT.subarray(l * headSize, (l + 1) * headSize), [out, width]);
-      dh1PerLayer.push(tf.matMul(d, headTransposed));
-    }
-    const dh1 = tf.concat(dh1PerLayer, 0);
-    const [dW1, db1, dh0] = reluDenseBackward(h0, w1, h1, dh1, true);
-    const [dW0, db0] = reluDenseBackward(input, w0, h0, dh0!, false);
-    grads.set(dW0.dataSync(), sw0.offset);
-    grads.set(db0.dataSync(), sb0.offset);
-    grads.set(dW1.dataSync(), sw1.offset);
-    grads.set(db1.dataSync(), sb1.offset);
   });
-  return stats;
+  return { loss: lossSum / tokensSum, acc: correctSum / tokensSum };
 }
 
 function draftGradients(
@@ -294,7 +300,7 @@ function draftGradients(
     const dLogits = tf.tensor2d(ce.grad, [batch, logits.shape[1] as number]);
     const dW1 = tf.matMul(tf.transpose(h), dLogits);
     const db1 = tf.sum(dLogits, 0);
-    const [dW0, db0] = reluDenseBackward(input, w0, h, tf.matMul(dLogits, tf.transpose(w1)), false);
+    const [dW0, db0] = reluDenseBackward(input, h, tf.matMul(dLogits, tf.transpose(w1)));
     writeGrads(model, [dW0, db0, dW1, db1], grads);
   });
   return stats;
@@ -357,8 +363,14 @@ export async function trainPolicy(
           options.seed,
         );
   const rng = new Prng(options.seed + 1);
-  const optimizer = new AdamW(model.numParams);
-  const grads = new Float32Array(model.numParams);
+  // The model trains on the optimizer's own arrays (no copy per step); detached again after training.
+  const optimizer = new SimdAdamW(
+    model.numParams,
+    model instanceof MainPolicy ? (shardSizes(Math.min(options.batchSize, train.count)).length as 1 | 2) : 1,
+  );
+  optimizer.params.set(model.params);
+  model.params = optimizer.params;
+  const grads = optimizer.grads;
   const batchSize = Math.min(options.batchSize, train.count);
   const batchesPerEpoch = Math.max(1, Math.floor(train.count / batchSize));
   const totalSteps = batchesPerEpoch * options.epochs;
@@ -367,32 +379,40 @@ export async function trainPolicy(
   const sampleCodes = tokens * layers;
   const smoothing = options.labelSmoothing ?? 0;
 
-  // Batch buffers, reused across steps.
+  // Batch buffers, reused across steps (the main model's are its shards').
   const main = model instanceof MainPolicy ? model : undefined;
   const draft = model instanceof DraftPolicy ? model : undefined;
-  const x = main
-    ? new Float32Array(layers * batchSize * main.inputDim)
-    : new Float32Array(batchSize * obsDim);
-  const labels = new Int32Array(
-    main ? layers * batchSize * tokens : batchSize * (draft as DraftPolicy).draftLayers * tokens,
-  );
+  const x = new Float32Array(draft ? batchSize * obsDim : 0);
+  const labels = new Int32Array(draft ? batchSize * draft.draftLayers * tokens : 0);
   const batchObs = new Float32Array(batchSize * obsDim);
   const probs = new Float32Array(labels.length * shape.levels);
-  const mainBuffers: MainBuffers | undefined = main && {
-    grads,
-    probs,
-    headT: new Float32Array(main.param('head.weight').length),
-  };
-  const copies = main ? headCopies(main, mainBuffers!.headT) : [];
-  for (const copy of copies)
-    transposeInto(
-      model.params.subarray(copy.offset, copy.offset + copy.rows * copy.cols),
-      copy.rows,
-      copy.cols,
-      copy.transposed,
-    );
   const batchCodes = new Int32Array(batchSize * sampleCodes);
+  const shards = main ? createMainShards(main, batchSize, optimizer) : [];
+  const batchTokens = layers * batchSize * tokens;
+  const backendName = activeBackend() ?? 'wasm';
+  const second = shards[1];
+  const shardWorker =
+    main && second && (options.threads ?? 1) >= 2 && (backendName === 'wasm' || backendName === 'cpu')
+      ? new ShardWorker({
+          backend: backendName,
+          config: main.config,
+          memory: optimizer.params.buffer as SharedArrayBuffer,
+          paramsOffset: optimizer.params.byteOffset,
+          gradsOffset: second.grads.byteOffset,
+          size: model.numParams,
+          x: second.x.buffer as SharedArrayBuffer,
+          labels: second.labels.buffer as SharedArrayBuffer,
+          batch: second.batch,
+          smoothing,
+          meanOver: batchTokens,
+        })
+      : undefined;
 
+  // The worker's start-up (loading its backend) is set-up, not training time.
+  await shardWorker?.started().catch(async (error: unknown) => {
+    await shardWorker.close();
+    throw error;
+  });
   const history: PolicyEpochInfo[] = [];
   const start = performance.now();
   let trainSeconds = 0;
@@ -403,62 +423,69 @@ export async function trainPolicy(
       exitCode: ExitCode.checkFailed,
     });
 
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    const epochStart = performance.now();
-    rng.shuffle(order);
-    let lossSum = 0;
-    let accSum = 0;
-    let lr = options.lr;
-    for (let b = 0; b < batchesPerEpoch; b++) {
-      for (let i = 0; i < batchSize; i++) {
-        const n = order[b * batchSize + i] as number;
-        batchObs.set(train.obs.subarray(n * obsDim, (n + 1) * obsDim), i * obsDim);
-        batchCodes.set(train.codes.subarray(n * sampleCodes, (n + 1) * sampleCodes), i * sampleCodes);
-      }
-      let stats: { loss: number; acc: number };
-      if (main) {
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const epochStart = performance.now();
+      rng.shuffle(order);
+      let lossSum = 0;
+      let accSum = 0;
+      let lr = options.lr;
+      for (let b = 0; b < batchesPerEpoch; b++) {
         for (let i = 0; i < batchSize; i++) {
-          main.fillInputsAllLayers(x, (l) => (l * batchSize + i) * main.inputDim, batchObs, batchCodes, i);
-          for (let l = 0; l < layers; l++)
-            for (let j = 0; j < tokens; j++)
-              labels[(l * batchSize + i) * tokens + j] = batchCodes[
-                i * sampleCodes + j * layers + l
-              ] as number;
+          const n = order[b * batchSize + i] as number;
+          batchObs.set(train.obs.subarray(n * obsDim, (n + 1) * obsDim), i * obsDim);
+          batchCodes.set(train.codes.subarray(n * sampleCodes, (n + 1) * sampleCodes), i * sampleCodes);
         }
-        stats = mainGradients(main, x, labels, batchSize, smoothing, mainBuffers!);
-      } else {
-        const d = draft as DraftPolicy;
-        for (let i = 0; i < batchSize; i++) d.normalizeObs(x, i * obsDim, batchObs, i);
-        for (let i = 0; i < batchSize; i++)
-          for (let l = 0; l < d.draftLayers; l++)
-            for (let j = 0; j < tokens; j++)
-              labels[(i * d.draftLayers + l) * tokens + j] = batchCodes[
-                i * sampleCodes + j * layers + l
-              ] as number;
-        stats = draftGradients(d, x, labels, batchSize, smoothing, grads, probs);
+        let stats: { loss: number; acc: number };
+        if (main) {
+          fillMainShards(main, shards, batchObs, batchCodes);
+          if (shardWorker) {
+            const inWorker = shardWorker.start();
+            const here = mainGradients(main, shards.slice(0, 1), smoothing, batchTokens);
+            const there = await inWorker;
+            const [a, b] = [shards[0]!.labels.length, second!.labels.length];
+            stats = {
+              loss: (here.loss * a + there.loss * b) / (a + b),
+              acc: (here.acc * a + there.acc * b) / (a + b),
+            };
+          } else stats = mainGradients(main, shards, smoothing, batchTokens);
+        } else {
+          const d = draft as DraftPolicy;
+          for (let i = 0; i < batchSize; i++) d.normalizeObs(x, i * obsDim, batchObs, i);
+          for (let i = 0; i < batchSize; i++)
+            for (let l = 0; l < d.draftLayers; l++)
+              for (let j = 0; j < tokens; j++)
+                labels[(i * d.draftLayers + l) * tokens + j] = batchCodes[
+                  i * sampleCodes + j * layers + l
+                ] as number;
+          stats = draftGradients(d, x, labels, batchSize, smoothing, grads, probs);
+        }
+        if (!Number.isFinite(stats.loss)) throw diverged(`the loss became ${stats.loss}`, epoch);
+        lr = cosineLr(step, totalSteps, options.lr, warmupSteps);
+        const check = optimizer.step(model.params, grads, lr, options.weightDecay ?? 0);
+        if (!check.gradsFinite) throw diverged('a gradient became non-finite', epoch);
+        if (!check.paramsFinite) throw diverged('a weight became non-finite', epoch);
+        lossSum += stats.loss;
+        accSum += stats.acc;
+        step += 1;
       }
-      if (!Number.isFinite(stats.loss)) throw diverged(`the loss became ${stats.loss}`, epoch);
-      lr = cosineLr(step, totalSteps, options.lr, warmupSteps);
-      const check = optimizer.step(model.params, grads, lr, options.weightDecay ?? 0, copies);
-      if (!check.gradsFinite) throw diverged('a gradient became non-finite', epoch);
-      if (!check.paramsFinite) throw diverged('a weight became non-finite', epoch);
-      lossSum += stats.loss;
-      accSum += stats.acc;
-      step += 1;
+      trainSeconds += (performance.now() - epochStart) / 1000;
+      const info: PolicyEpochInfo = {
+        epoch,
+        epochs: options.epochs,
+        trainLoss: lossSum / batchesPerEpoch,
+        trainAcc: accSum / batchesPerEpoch,
+        lr,
+        elapsedSeconds: (performance.now() - start) / 1000,
+      };
+      history.push(info);
+      await options.onEpoch?.(info);
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    trainSeconds += (performance.now() - epochStart) / 1000;
-    const info: PolicyEpochInfo = {
-      epoch,
-      epochs: options.epochs,
-      trainLoss: lossSum / batchesPerEpoch,
-      trainAcc: accSum / batchesPerEpoch,
-      lr,
-      elapsedSeconds: (performance.now() - start) / 1000,
-    };
-    history.push(info);
-    await options.onEpoch?.(info);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+  } finally {
+    await shardWorker?.close();
   }
+  model.params = model.params.slice();
   const decode = options.kind === 'main' ? options.decode : undefined;
   const report = main
     ? evaluateMain(main, options.heldOut, 3, decode, options.onEvaluationStage)

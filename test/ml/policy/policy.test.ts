@@ -121,6 +121,21 @@ describe('trainPolicy', () => {
     expect(new Set(tensorCounts).size).toBe(1);
   });
 
+  it('trains the main model to the same bits on one thread or two (the batch halves in a worker)', async () => {
+    const options = { ...base, kind: 'main' as const, epochs: 1, width: 32, batchSize: 15 };
+    const one = await trainPolicy({ ...options, threads: 1 });
+    const two = await trainPolicy({ ...options, threads: 2 });
+    expect(Buffer.from(two.model.params.buffer).equals(Buffer.from(one.model.params.buffer))).toBe(true);
+    expect(two.history[0]!.trainLoss).toBe(one.history[0]!.trainLoss);
+    expect(two.history[0]!.trainAcc).toBe(one.history[0]!.trainAcc);
+    // The trained weights are the model's own again, not a view of the optimizer's shared memory.
+    expect(two.model.params.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(two.model.params.byteOffset).toBe(0);
+    // A step that moved nothing would also be identical: training did change the weights.
+    const untrained = MainPolicyClass.initialize({ ...one.model.config }, base.seed);
+    expect(Buffer.from(one.model.params.buffer).equals(Buffer.from(untrained.params.buffer))).toBe(false);
+  });
+
   it('rejects inconsistent data with an input error', async () => {
     await expect(
       trainPolicy({ ...base, kind: 'draft', epochs: 1, train: { ...train, count: train.count + 1 } }),
