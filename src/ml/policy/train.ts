@@ -441,6 +441,8 @@ export async function trainPolicy(
           fillMainShards(main, shards, batchObs, batchCodes);
           if (shardWorker) {
             const inWorker = shardWorker.start();
+          // Awaited below; if this thread's half throws first, the worker's rejection is not unhandled.
+          inWorker.catch(() => undefined);
             const here = mainGradients(main, shards.slice(0, 1), smoothing, batchTokens);
             const there = await inWorker;
             const [a, b] = [shards[0]!.labels.length, second!.labels.length];
