@@ -249,9 +249,10 @@ export function mainGradients(
         const input = tf.tensor2d(x, [layers * batch, model.inputDim]);
         const h0 = tf.fused.matMul({ a: input, b: w0, bias: b0, activation: 'relu' });
         const h1 = tf.fused.matMul({ a: h0, b: w1, bias: b1, activation: 'relu' });
-        const h1PerLayer = tf.split(h1, layers, 0);
+        // Each layer's rows of h1, transposed: the right operand of its logits and its head's gradient.
+        const h1TPerLayer = tf.split(h1, layers, 0).map((rows) => tf.transpose(rows));
         for (let l = 0; l < layers; l++) {
-          const zT = tf.matMul(headsT[l]!, tf.transpose(h1PerLayer[l]!));
+          const zT = tf.matMul(headsT[l]!, h1TPerLayer[l]!);
           const z = tf.add(tf.transpose(zT), headBiases[l]!);
           probs.set(tf.softmax(z.reshape([-1, levels])).dataSync() as Float32Array, l * batch * out);
         }
@@ -262,7 +263,7 @@ export function mainGradients(
         const dh1TransposedPerLayer: tf.Tensor[] = [];
         for (let l = 0; l < layers; l++) {
           const d = tf.tensor2d(ce.grad.subarray(l * batch * out, (l + 1) * batch * out), [batch, out]);
-          grads.set(tf.matMul(tf.transpose(h1PerLayer[l]!), d).dataSync(), swh.offset + l * headSize);
+          grads.set(tf.matMul(h1TPerLayer[l]!, d).dataSync(), swh.offset + l * headSize);
           grads.set(tf.sum(d, 0).dataSync(), sbh.offset + l * out);
           dh1TransposedPerLayer.push(tf.matMul(heads[l]!, tf.transpose(d)));
         }
@@ -441,8 +442,8 @@ export async function trainPolicy(
           fillMainShards(main, shards, batchObs, batchCodes);
           if (shardWorker) {
             const inWorker = shardWorker.start();
-          // Awaited below; if this thread's half throws first, the worker's rejection is not unhandled.
-          inWorker.catch(() => undefined);
+            // Awaited below; if this thread's half throws first, the worker's rejection is not unhandled.
+            inWorker.catch(() => undefined);
             const here = mainGradients(main, shards.slice(0, 1), smoothing, batchTokens);
             const there = await inWorker;
             const [a, b] = [shards[0]!.labels.length, second!.labels.length];
