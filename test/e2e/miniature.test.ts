@@ -240,6 +240,7 @@ describe('the miniature Phase 2 and 3 from the command line (built binary)', () 
       ['phase2', 'train', '--tokenizer', 'x', '--label-smoothing', '1'],
       /--label-smoothing "1" must be a number ≥ 0 and ≤ 0.99/,
     ],
+    [['phase2', 'train', '--tokenizer', 'x', '--threads', '0'], /--threads "0" must be a whole number ≥ 1/],
     [
       ['phase3', 'eval', '--policy', 'x', '--tokenizer', 'y', '--accept-ratio', '2'],
       /--accept-ratio "2" must be a fraction/,

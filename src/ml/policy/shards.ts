@@ -120,9 +120,13 @@ export class ShardWorker {
     if (this.failure) throw this.failure;
   }
 
-  /** Starts the shard's gradient on the rows now in its buffers; resolves with its loss and accuracy. */
-  async start(): Promise<{ loss: number; acc: number }> {
-    await this.started();
+  /**
+   * Starts the shard's gradient on the rows now in its buffers, at once (the message is posted before this
+   * returns, so the worker computes while the caller does), once started() has resolved. Resolves with the
+   * shard's loss and accuracy.
+   */
+  start(): Promise<{ loss: number; acc: number }> {
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject });
       this.worker.postMessage('step');
