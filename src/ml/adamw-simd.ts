@@ -13,6 +13,8 @@
  * as the step reads them.
  */
 
+import type { StepCheck } from './optimizer.js';
+
 /** WebAssembly opcodes the kernel uses (the core and SIMD specifications' encodings). */
 const OP = {
   block: 0x02,
@@ -278,12 +280,7 @@ export class SimdAdamW {
    * values (copied in; the new weights are copied back into `params`). With two shards, `grads` is the
    * first shard's gradient and shardGrads[1] holds the second's.
    */
-  step(
-    params: Float32Array,
-    grads: Float32Array,
-    lr: number,
-    weightDecay: number,
-  ): { gradsFinite: boolean; paramsFinite: boolean } {
+  step(params: Float32Array, grads: Float32Array, lr: number, weightDecay: number): StepCheck {
     if (params.length !== this.size || grads.length !== this.size)
       throw new RangeError(`SimdAdamW of ${this.size} values got ${params.length} and ${grads.length}`);
     if (params !== this.params) this.params.set(params);

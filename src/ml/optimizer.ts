@@ -1,24 +1,16 @@
 // Optimizer and schedule shared by the tokenizer and the policy trainers.
 
-/**
- * A [rows, cols] row-major block of the parameter vector, starting at `offset`, whose transpose the caller
- * keeps in `transposed` ([cols, rows]). The step writes it as it updates the block, so the copy is current
- * without a second pass over the weights.
- */
-export interface TransposedCopy {
-  offset: number;
-  rows: number;
-  cols: number;
-  transposed: Float32Array;
-}
-
 /** What one step saw: whether every gradient it read, and every weight it wrote, is finite. */
 export interface StepCheck {
   gradsFinite: boolean;
   paramsFinite: boolean;
 }
 
-/** Adam with decoupled weight decay (AdamW, Loshchilov & Hutter), fused over the flat parameter vector. */
+/**
+ * Adam with decoupled weight decay (AdamW, Loshchilov & Hutter), fused over the flat parameter vector, in
+ * float64 JavaScript: the tokenizer's. The Phase 2 policies' million weights use SimdAdamW
+ * (./adamw-simd.ts), about 8x faster.
+ */
 export class AdamW {
   private readonly m: Float32Array;
   private readonly v: Float32Array;
@@ -37,16 +29,9 @@ export class AdamW {
   /**
    * One step over every parameter, in one pass that also checks the gradients and the new weights for
    * NaN and infinities (x * 0 is NaN exactly when x is not finite, and NaN survives a sum: cheaper than a
-   * Number.isFinite call per value, and no second and third pass over a million values), and refreshes
-   * the transposed copies the caller keeps (`copies`, disjoint blocks).
+   * Number.isFinite call per value, and no second and third pass over the values).
    */
-  step(
-    params: Float32Array,
-    grads: Float32Array,
-    lr: number,
-    weightDecay: number,
-    copies: readonly TransposedCopy[] = [],
-  ): StepCheck {
+  step(params: Float32Array, grads: Float32Array, lr: number, weightDecay: number): StepCheck {
     this.t += 1;
     const { beta1: b1, beta2: b2, eps, m, v } = this;
     const bc1 = 1 - Math.pow(b1, this.t);
@@ -56,27 +41,7 @@ export class AdamW {
     const k: StepConstants = { b1, b2, eps, decay, stepSize: lr / bc1, sqrtBc2: Math.sqrt(bc2) };
     let gradProbe = 0;
     let paramProbe = 0;
-    const sorted = [...copies].sort((a, b) => a.offset - b.offset);
-    let i = 0;
-    for (const copy of sorted) {
-      for (; i < copy.offset; i++) {
-        gradProbe += (grads[i] as number) * 0;
-        paramProbe += adamUpdate(params, grads, m, v, i, k) * 0;
-      }
-      // The block row by row, writing its transpose as it goes (the cols cache lines one row touches stay
-      // cached for the next rows).
-      const { offset, rows, cols, transposed } = copy;
-      for (let r = 0; r < rows; r++)
-        for (let c = 0; c < cols; c++) {
-          const at = offset + r * cols + c;
-          gradProbe += (grads[at] as number) * 0;
-          const p = adamUpdate(params, grads, m, v, at, k);
-          paramProbe += p * 0;
-          transposed[c * rows + r] = p;
-        }
-      i = offset + rows * cols;
-    }
-    for (; i < params.length; i++) {
+    for (let i = 0; i < params.length; i++) {
       gradProbe += (grads[i] as number) * 0;
       paramProbe += adamUpdate(params, grads, m, v, i, k) * 0;
     }
