@@ -1,7 +1,8 @@
 /**
  * `npm run bench:phase1`: the default `rfsq train` (to a plateau) against the plan's training loop in PyTorch
  * (bench/pytorch_train.py: 100 epochs, batch 64, AdamW 3e-3, warm-up + cosine) on the same normalized
- * chunks of several datasets, plus bulk encode throughput, decode latency and peak memory.
+ * chunks of several datasets, and rfsq at the plan's config beside them (equal work, PLAN_FLAGS), plus bulk
+ * encode throughput, decode latency and peak memory.
  *
  * Every figure is measured in this run. Training runs are real processes, interleaved per dataset and round
  * (rfsq, then PyTorch) so that the ratios compare runs made side by side on a noisy machine; each ratio is
@@ -44,6 +45,14 @@ const TORCH_THREADS = 2;
  * for this model) stands for the seed config's.
  */
 const PLAN = { epochs: 100, batchSize: 64, lr: 3e-3, weightDecay: DEFAULT_TRAINING.weightDecay, seed: 0 };
+/**
+ * rfsq at the plan's config, the same work as the PyTorch loop: its epochs, batch, rate, warm-up and cosine,
+ * on the same chunks (the training and validation episodes: no validation split, the last epoch kept).
+ */
+const PLAN_FLAGS = [
+  ...['--epochs', String(PLAN.epochs), '--batch-size', String(PLAN.batchSize), '--lr', String(PLAN.lr)],
+  ...['--weight-decay', String(PLAN.weightDecay), '--seed', String(PLAN.seed), '--validation-fraction', '0'],
+];
 
 const DATASETS = ['demo', 'sim', 'libero60', 'libero500'] as const;
 type DatasetName = (typeof DATASETS)[number];
@@ -171,9 +180,22 @@ async function runRfsq(
   method: RssMethod,
   rssFile: string,
   label: string,
+  flags: string[] = [],
 ): Promise<{ run: TrainingRun; report: TrainReport }> {
   const episodes = numEpisodes === undefined ? [] : ['--num-episodes', String(numEpisodes)];
-  const args = [CLI, 'train', '--variant', 'both', '--data', data, ...episodes, '--out', out, '--json'];
+  const args = [
+    CLI,
+    'train',
+    '--variant',
+    'both',
+    '--data',
+    data,
+    ...episodes,
+    ...flags,
+    '--out',
+    out,
+    '--json',
+  ];
   const m = await measure(process.execPath, args, method, rssFile, label);
   const report = JSON.parse(m.stdout) as TrainReport;
   return {
@@ -281,6 +303,8 @@ interface DatasetResult {
   episodes: { train: number; validation: number; heldOut: number };
   chunks: { train: number; validation: number; heldOut: number };
   rfsq: TrainingRun[];
+  /** rfsq at the plan's config (PLAN_FLAGS): equal work to the PyTorch loop. */
+  rfsqPlan: TrainingRun[];
   pytorch: TrainingRun[];
   /** |round trip - forward pass| of the last rfsq Robust checkpoint on the held-out chunks. */
   roundtripGap: number;
@@ -345,6 +369,7 @@ async function main(): Promise<void> {
           heldOut: data.heldOut.numChunks,
         },
         rfsq: [],
+        rfsqPlan: [],
         pytorch: [],
         roundtripGap: NaN,
         recomputedRobustMse: NaN,
@@ -364,6 +389,22 @@ async function main(): Promise<void> {
         }
         backend = r.report.backend;
         result.rfsq.push(r.run);
+        log(`${name} round ${rep}/${args.reps}: rfsq train, the plan's config (load ${load()})`);
+        const planOut = path.join(tmp, `${name}-rfsq-plan-${rep}`);
+        const atPlan = await runRfsq(
+          source,
+          numEpisodes,
+          planOut,
+          method,
+          rssFile,
+          `rfsq train (plan config) on ${name}`,
+          PLAN_FLAGS,
+        );
+        if (atPlan.report.trainChunks !== data.train.numChunks + validation.numChunks)
+          throw new Error(
+            `rfsq train at the plan's config on ${name} used ${atPlan.report.trainChunks} training chunks, the plan's loop ${data.train.numChunks + validation.numChunks}`,
+          );
+        result.rfsqPlan.push(atPlan.run);
         if (!torchMissing) {
           log(`${name} round ${rep}/${args.reps}: PyTorch, plan loop (load ${load()})`);
           const t = await runPytorch(trainNpy, heldOutNpy, method, rssFile, `PyTorch on ${name}`);
@@ -451,6 +492,10 @@ async function main(): Promise<void> {
         `PyTorch = the plan's loop, ${PLAN.epochs} epochs, batch ${PLAN.batchSize}, AdamW ${PLAN.lr}, cosine, on rfsq's training + validation episodes.`,
     );
     lines.push(
+      `rfsq, plan's config = equal work: \`rfsq train ${PLAN_FLAGS.join(' ')}\`, the same epochs, batches, schedule and chunks as the PyTorch loop ` +
+        "(normalized with those chunks' own percentiles, so its MSEs are in slightly different units: compare its wall time).",
+    );
+    lines.push(
       `${args.reps} interleaved round(s) per dataset, medians shown. MSE: Robust/naive held-out MSE, normalized units, eval mode; ` +
         'rfsq: at the epoch its validation MSE picked; PyTorch: its best epoch on the held-out set itself (favours PyTorch).',
     );
@@ -471,6 +516,7 @@ async function main(): Promise<void> {
     ]);
     const goals = table([
       'dataset',
+      "wall at the plan's config: rfsq / PyTorch",
       'wall: rfsq / PyTorch',
       'robust MSE: rfsq / PyTorch',
       'round trip',
@@ -490,7 +536,9 @@ async function main(): Promise<void> {
         ...s.toQuality.map(maybe),
         mb(s.peakRssKb),
       ];
+      const atPlan = summarize(result.rfsqPlan);
       training.push(row('rfsq default', rfsq));
+      training.push(row("rfsq, plan's config", atPlan));
       if (torch) training.push(row('PyTorch plan', torch));
       const exact = result.roundtripGap === 0;
       let ratio: number | null = null;
@@ -499,15 +547,19 @@ async function main(): Promise<void> {
           result.rfsq.map((r, i) => r.wallSeconds / (result.pytorch[i] as TrainingRun).wallSeconds),
         );
         const mseRatio = rfsq.robustMse / torch.robustMse;
+        const equalWork = median(
+          result.rfsqPlan.map((r, i) => r.wallSeconds / (result.pytorch[i] as TrainingRun).wallSeconds),
+        );
         goals.push([
           result.name,
+          equalWork.toFixed(2),
           ratio.toFixed(2),
           mseRatio.toFixed(2),
           exact ? 'exact' : `differs by ${sci(result.roundtripGap)}`,
           status(ratio <= GOAL_TIME_RATIO && mseRatio <= 1 && exact),
         ]);
       }
-      return { name: result.name, rfsq, pytorch: torch ?? null, wallRatio: ratio };
+      return { name: result.name, rfsq, rfsqPlan: atPlan, pytorch: torch ?? null, wallRatio: ratio };
     });
     lines.push(training.toString());
     lines.push(
