@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExitCode, RfsqError, inputError } from '../../core/errors.js';
+import { defaultCoolDownFraction } from '../../core/training-defaults.js';
 import { saveCheckpoint, type CheckpointMetrics } from './checkpoint.js';
 import {
   type ChunkSet,
@@ -112,7 +113,8 @@ export interface PlateauStopping {
   maxEpochs: number;
   patience: number;
   minRelativeGain: number;
-  coolDownFraction: number;
+  /** Default: grows with the training set (defaultCoolDownFraction in src/core/training-defaults.ts). */
+  coolDownFraction?: number;
 }
 
 export interface TrainResult {
@@ -269,7 +271,7 @@ function validateOptions(o: TrainOptions): void {
     if (!(o.plateau.minRelativeGain >= 0 && o.plateau.minRelativeGain < 1)) {
       throw inputError(`min relative gain must be in [0, 1), got ${String(o.plateau.minRelativeGain)}`);
     }
-    if (!(o.plateau.coolDownFraction > 0)) {
+    if (o.plateau.coolDownFraction !== undefined && !(o.plateau.coolDownFraction > 0)) {
       throw inputError(`cool-down fraction must be > 0, got ${String(o.plateau.coolDownFraction)}`);
     }
   }
@@ -322,7 +324,11 @@ function plateauLr(
 export async function trainTokenizer(options: TrainOptions): Promise<TrainResult> {
   validateOptions(options);
   await tf.ready();
-  const { train, heldOut, validation, plateau } = options;
+  const { train, heldOut, validation } = options;
+  const plateau = options.plateau && {
+    ...options.plateau,
+    coolDownFraction: options.plateau.coolDownFraction ?? defaultCoolDownFraction(train.numChunks),
+  };
   const config = modelConfig(options.variant, {
     ...options.architecture,
     actionDim: train.actionDim,
@@ -378,7 +384,7 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
     saveCheckpoint(options.checkpointDir!, best, {
       normalization: options.normalization,
       metrics: checkpointMetrics(bestEpoch, bestTrainMse, bestHeldOut, bestValidation, lastEpoch, curve),
-      training: trainingMeta(options, batchSize),
+      training: trainingMeta({ ...options, plateau }, batchSize),
     });
 
   // The kept model's held-out MSE, as reported, comes from the float64 evaluation path (the per-epoch
