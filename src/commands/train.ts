@@ -78,7 +78,7 @@ export function registerTrain(program: Command): void {
     )
     .option(
       '--cool-down-fraction <f>',
-      'length of the final decay, as a multiple of the epochs before it (default: sqrt(training chunks / 500), between 1 and 4)',
+      'length of the final decay, as a multiple of the epochs before it (default: training chunks / 2000, between 1 and 4)',
     )
     .option('--batch-size <n>', `chunks per batch (default ${D.batchSize})`)
     .option('--lr <rate>', `peak learning rate of the cosine schedule (default ${D.lr})`)
