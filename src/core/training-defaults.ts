@@ -26,14 +26,15 @@ const COOL_DOWN_REFERENCE_CHUNKS = 2000;
  * The default length of the final decay, as a multiple of the epochs before it: training chunks / 2,000,
  * between 1 and 4. Why it grows with the data: the decay anneals away the noise of the constant-rate phase,
  * and the more training data, the further below that plateau the held-out error can go before the model
- * runs out of data, so the longer the decay keeps paying. Measured (Robust held-out MSE, seed 0, the plan's
- * PyTorch loop in brackets): with 900–1,400 training chunks (demo, sim, 60 LIBERO-like demos) a decay as
- * long as the plateau (1×) already reaches half the plan's error or less (demo 1.30e-4 [2.47e-4], sim
- * 7.7e-6 [2.19e-5], libero60 5.4e-5 [1.24e-4]) in 48–64 epochs; 1.3–1.7× bought 15–35% lower errors for
- * 20–35% more epochs, which the time goal (half the plan's wall time) could not afford on sim. With 7,934
- * (500 demos) the plateau comes at epoch 14 with an error 50× the final one: 3× stopped at 2.64e-6, above
- * the plan's 2.37e-6, and 4× reached 2.14e-6. The floor keeps a decay at least as long as the plateau; the
- * ceiling, with the 100-epoch cap, bounds the time on larger sets.
+ * runs out of data, so the longer the decay keeps paying. Measured (Robust, seed 0; held-out MSE, the plan's
+ * PyTorch loop in brackets): with 900–1,400 training chunks (demo, sim, 60 LIBERO-like demos) the validation
+ * error when the decay starts is 4–7× the final one, and a decay as long as the plateau (1×) reaches
+ * 0.35–0.53× the plan's error (demo 1.30e-4 [2.47e-4], sim 7.7e-6 [2.19e-5], libero60 5.4e-5 [1.24e-4]) in
+ * 48–64 epochs; 1.3–1.7× bought 13–36% lower errors for 19–33% more epochs, which the time goal (half the
+ * plan's wall time) could not afford on sim. With 7,934 (500 demos) the plateau comes at epoch 14, its
+ * validation error 126× the final one: 3× stopped at 2.64e-6, above the plan's 2.37e-6, and 4× reached
+ * 2.14e-6. The floor keeps a decay at least as long as the plateau; the ceiling, with the 100-epoch cap,
+ * bounds the time on larger sets.
  */
 export function defaultCoolDownFraction(trainChunks: number): number {
   return Math.min(4, Math.max(1, trainChunks / COOL_DOWN_REFERENCE_CHUNKS));
