@@ -179,7 +179,8 @@ function columnSums(m: Float32Array, rows: number, cols: number, out: Float32Arr
  * dy W^T, on the wasm backend's fast non-transposed paths, the transposes made in JavaScript), and
  * everything else (Mish, tanh, the residual quantizer with its straight-through gradient, the loss, the
  * bias gradients) is one JavaScript pass over a Float32Array. The tape's bookkeeping and the backend's
- * transpose and sum kernels were half of the step.
+ * transpose and sum kernels were about a quarter of the step (6.3 → 4.6 ms on the demo, under the CPU
+ * profiler), and the gradients are the same to the last bit.
  */
 export function computeGradients(
   ctx: StepContext,
@@ -393,6 +394,7 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
   // synchronously; the write and its fsyncs took 5-30 ms, a tenth of a small set's epoch); at most one
   // write is in flight, and every write is awaited before the next one and before training ends.
   let pendingSave: Promise<void> = Promise.resolve();
+  let firstSaveDone = false;
   const finish = async (curve: EpochInfo[]): Promise<void> => {
     await pendingSave;
     if (bestEpoch === 0) return;
@@ -460,6 +462,11 @@ export async function trainTokenizer(options: TrainOptions): Promise<TrainResult
           pendingSave = save(history);
           // Handled here so that a failed write surfaces at its await, not as an unhandled rejection.
           pendingSave.catch(() => undefined);
+          // The first write is awaited at once: a bad output path fails before any epoch is reported.
+          if (!firstSaveDone) {
+            await pendingSave;
+            firstSaveDone = true;
+          }
         }
       }
       if (plateau && !coolDown) {
