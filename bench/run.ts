@@ -488,7 +488,7 @@ async function main(): Promise<void> {
     const plateau = DEFAULT_TRAINING.plateau;
     lines.push(
       `rfsq default = no flags: to a plateau (cap ${plateau.maxEpochs} epochs, patience ${plateau.patience}, min gain ${plateau.minRelativeGain}, ` +
-        `cool-down ${plateau.coolDownFraction} of the epochs taken), batch ${DEFAULT_TRAINING.batchSize}, lr ${DEFAULT_TRAINING.lr}; ` +
+        `a decay training chunks / 2000 times the epochs taken, between 1× and 4×), batch ${DEFAULT_TRAINING.batchSize}, lr ${DEFAULT_TRAINING.lr}; ` +
         `PyTorch = the plan's loop, ${PLAN.epochs} epochs, batch ${PLAN.batchSize}, AdamW ${PLAN.lr}, cosine, on rfsq's training + validation episodes.`,
     );
     lines.push(

@@ -78,7 +78,7 @@ export function registerTrain(program: Command): void {
     )
     .option(
       '--cool-down-fraction <f>',
-      `length of the final decay, as a fraction of the epochs before it (default ${D.plateau.coolDownFraction})`,
+      'length of the final decay, as a multiple of the epochs before it (default: training chunks / 2000, between 1 and 4)',
     )
     .option('--batch-size <n>', `chunks per batch (default ${D.batchSize})`)
     .option('--lr <rate>', `peak learning rate of the cosine schedule (default ${D.lr})`)
@@ -122,9 +122,14 @@ export function registerTrain(program: Command): void {
         minRelativeGain: flags.minRelativeGain
           ? parseNumber(flags.minRelativeGain, '--min-relative-gain', { min: 0 })
           : D.plateau.minRelativeGain,
-        coolDownFraction: flags.coolDownFraction
-          ? parseNumber(flags.coolDownFraction, '--cool-down-fraction', { min: 0, exclusiveMin: true })
-          : D.plateau.coolDownFraction,
+        ...(flags.coolDownFraction
+          ? {
+              coolDownFraction: parseNumber(flags.coolDownFraction, '--cool-down-fraction', {
+                min: 0,
+                exclusiveMin: true,
+              }),
+            }
+          : {}),
       };
       const stoppingFlags = [flags.maxEpochs, flags.patience, flags.minRelativeGain, flags.coolDownFraction];
       if (epochs !== undefined && stoppingFlags.some((flag) => flag !== undefined)) {

@@ -124,6 +124,10 @@ export function residualQuantize(
   const quantized = new Float64Array(n);
   const codes = new Int32Array(n * L);
   if (state.perVector && update) throw new Error('a per-vector quantizer cannot be trained');
+  // Hot loop: the layer's constants and the level values read from float64 arrays (the same numbers).
+  const levelTable = Float64Array.from({ length: levels }, (_, idx) => levelValue(idx, levels));
+  const layerMean = new Float64Array(H);
+  const layerScale = new Float64Array(H);
   for (let l = 0; l < L; l++) {
     const base = l * H;
     if (update && rows > 0) {
@@ -152,12 +156,16 @@ export function residualQuantize(
     }
     let sq = 0;
     let sum = 0;
+    for (let h = 0; h < H; h++) {
+      layerMean[h] = state.mean[base + h] as number;
+      layerScale[h] = state.scale[base + h] as number;
+    }
     for (let row = 0, i = 0; row < rows; row++) {
       const codeRow = row * H * L + l;
       const vector = state.perVector ? vectorStats(r, i, H) : undefined;
       for (let h = 0; h < H; h++, i++) {
-        const mean = vector ? vector.mean : (state.mean[base + h] as number);
-        const scale = vector ? vector.std : (state.scale[base + h] as number);
+        const mean = vector ? vector.mean : (layerMean[h] as number);
+        const scale = vector ? vector.std : (layerScale[h] as number);
         const ri = r[i] as number;
         sq += ri * ri;
         sum += ri;
@@ -165,7 +173,7 @@ export function residualQuantize(
         if (u > 1) u = 1;
         else if (u < -1) u = -1;
         const idx = Math.floor((u + 1) * half + 0.5);
-        const q = (-1 + (2 * idx) / (levels - 1)) * scale + mean;
+        const q = (levelTable[idx] as number) * scale + mean;
         r[i] = ri - q;
         quantized[i] = (quantized[i] as number) + q;
         codes[codeRow + h * L] = idx;

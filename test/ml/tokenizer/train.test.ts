@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RfsqError } from '../../../src/core/errors.js';
+import { defaultCoolDownFraction } from '../../../src/core/training-defaults.js';
 import { selectBackend } from '../../../src/ml/backend.js';
 import { loadCheckpoint } from '../../../src/ml/tokenizer/checkpoint.js';
 import { modelConfig } from '../../../src/ml/tokenizer/config.js';
@@ -143,6 +144,38 @@ describe('straight-through gradient', () => {
     expect(model0Slice(result.model)).not.toEqual(enc0);
   });
 
+  it('matches central differences of the loss on the decoder (which the quantizer does not cut)', () => {
+    const config = modelConfig('naive');
+    const model = RfsqModel.initialize(config, 3);
+    const batch = train.data.subarray(0, 64 * 7);
+    const grads = new Float32Array(model.numParams);
+    computeGradients({ model, config, entropyWeight: 0, entropy: 0 }, batch, grads);
+    // The loss in float64, from the evaluation path (the quantizer's codes stay put for these small steps).
+    const loss = (params: Float32Array): number => {
+      const y = new RfsqModel(config, params, model.quantizer).reconstruct(batch);
+      let sum = 0;
+      for (let i = 0; i < y.length; i++) sum += ((y[i] as number) - (batch[i] as number)) ** 2;
+      return sum / y.length;
+    };
+    const [, , decoderHidden, decoderOut] = model.specs;
+    for (const spec of [decoderHidden!, decoderOut!]) {
+      const size = spec.inDim * spec.outDim + spec.outDim;
+      // The three largest gradients of the layer (weights and biases), where a wrong one shows.
+      const largest = Array.from({ length: size }, (_, k) => spec.offset + k)
+        .sort((a, b) => Math.abs(grads[b]!) - Math.abs(grads[a]!))
+        .slice(0, 3);
+      for (const i of largest) {
+        const h = 1e-3;
+        const plus = model.params.slice();
+        const minus = model.params.slice();
+        plus[i] = plus[i]! + h;
+        minus[i] = minus[i]! - h;
+        const numeric = (loss(plus) - loss(minus)) / (plus[i]! - minus[i]!);
+        expect(grads[i]! / numeric, `${spec.name} [${i - spec.offset}]`).toBeCloseTo(1, 2);
+      }
+    }
+  });
+
   it('the entropy regularizer adds a gradient on the encoder', () => {
     const config = modelConfig('robust');
     const model = RfsqModel.initialize(config, 1);
@@ -216,6 +249,17 @@ describe('training to a plateau', () => {
     const last = result.history.at(-1)!;
     expect(last.lr).toBeLessThan(small.lr * 0.2);
     expect(result.history[before - 1]!.lr).toBeCloseTo(small.lr, 12);
+  });
+
+  it('without a cool-down fraction, sizes the decay from the training set and records it', async () => {
+    const dir = path.join(tmp, 'default-decay');
+    const plateau = { maxEpochs: 50, patience: 2, minRelativeGain: 0.9 };
+    const result = await trainTokenizer({ ...small, validation, plateau, checkpointDir: dir });
+    const fraction = defaultCoolDownFraction(small.train.numChunks);
+    const decay = result.history.filter((info) => info.coolingDown).length;
+    expect(decay).toBe(Math.max(1, Math.ceil(fraction * (result.epochs - decay))));
+    const training = (await loadCheckpoint(dir)).config.training as { plateau: { coolDownFraction: number } };
+    expect(training.plateau.coolDownFraction).toBe(fraction);
   });
 
   it('never passes the cap, and ends the rate near 0 there', async () => {
