@@ -86,12 +86,24 @@ describeWithSlurm('Slurm runs that are interrupted, on the real cluster', () => 
     // The job still runs while the resume adopts it; it finishes only afterwards.
     const resuming = rfsq(['run', '--resume', '--yes', '--json'], { cwd: dir, configDir, env: slurmEnv });
     const adopted = `slurm: job ${ids['phase2-main']} of the previous attempt at phase2-main is RUNNING: following it instead of resubmitting`;
-    await expect
-      .poll(() => readFileSync(dead.steps['phase2-main']!.logPath, 'utf8'), {
-        timeout: 60_000,
-        interval: 100,
-      })
-      .toContain(adopted);
+    try {
+      await expect
+        .poll(() => readFileSync(dead.steps['phase2-main']!.logPath, 'utf8'), {
+          timeout: 120_000,
+          interval: 100,
+        })
+        .toContain(adopted);
+    } catch (error) {
+      // Say what the resume itself printed: the step log alone cannot tell a slow resume from a refusal.
+      const settled = await Promise.race([
+        resuming,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000)),
+      ]);
+      const printed = settled
+        ? `exit ${String(settled.exitCode)}; stdout: ${settled.stdout.slice(-2000)}; stderr: ${settled.stderr.slice(-2000)}`
+        : 'still running';
+      throw new Error(`${(error as Error).message}\nthe resume: ${printed}`, { cause: error });
+    }
     go();
     const resumed = await resuming;
     expect(resumed.exitCode).toBe(0);
